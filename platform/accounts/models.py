@@ -1,0 +1,46 @@
+"""Roles are Django groups; API tokens let scripts use the HTTP API."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+STUDENTS = "students"
+INSTRUCTORS = "instructors"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiTokenManager(models.Manager["ApiToken"]):
+    def issue(self, user: settings.AUTH_USER_MODEL) -> str:  # type: ignore[valid-type]
+        """Create (or replace) the user's token and return it; only its hash is stored."""
+        token = secrets.token_urlsafe(32)
+        self.update_or_create(user=user, defaults={"key_hash": _digest(token)})
+        return token
+
+    def user_for(self, token: str):
+        row = self.select_related("user").filter(key_hash=_digest(token)).first()
+        return row.user if row and row.user.is_active else None
+
+
+class ApiToken(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now=True)
+
+    objects = ApiTokenManager()
+
+    def __str__(self) -> str:
+        return f"API token of {self.user}"
+
+
+def is_instructor(user) -> bool:
+    return bool(
+        user.is_authenticated
+        and (user.is_superuser or user.groups.filter(name=INSTRUCTORS).exists())
+    )

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from submissions import api
+from submissions.health import healthz
+
+urlpatterns = [
+    path("", include("courses.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path(
+        "api/exercises/<slug:slug>/submissions",
+        api.submission_create_or_list,
+        name="api-exercise-submissions",
+    ),
+    path("api/submissions/<int:pk>", api.submission_detail_view, name="api-submission"),
+]

@@ -1,0 +1,100 @@
+"""The HTTP API of design.md: submit code, read a verdict."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import is_instructor
+from courses.models import Exercise
+from submissions.models import Submission
+from submissions.services import submission_create
+
+
+def _error(status: int, message: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def api_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """JSON 401 instead of a redirect to the login page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return _error(401, "Log in, or send 'Authorization: Token <your token>'.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _read_code(request: HttpRequest) -> tuple[str | None, str, str | None]:
+    """Return (code, kind, problem). Bytes that are not UTF-8 survive as surrogates."""
+    text = request.body.decode("utf-8", errors="surrogateescape")
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, "", f"The body must be JSON like {{\"code\": \"...\"}} ({exc.msg})."
+    if not isinstance(body, dict) or not isinstance(body.get("code"), str):
+        return None, "", 'The body must be a JSON object with a string field "code".'
+    kind = body.get("kind", Submission.Kind.SUBMIT)
+    if kind not in Submission.Kind.values:
+        return None, "", 'The field "kind" must be "submit" or "run".'
+    return body["code"], kind, None
+
+
+@require_POST
+@api_login_required
+def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
+    exercise = Exercise.objects.filter(slug=slug, current_version__isnull=False).first()
+    if exercise is None:
+        return _error(404, f"There is no exercise {slug!r}.", exercise=slug)
+    code, kind, problem = _read_code(request)
+    if problem is not None or code is None:
+        return _error(400, problem or "No code.")
+    sub = submission_create(user=request.user, exercise=exercise, code=code, kind=kind)
+    url = reverse("api-submission", args=[sub.pk])
+    return JsonResponse({**sub.to_json(), "url": url}, status=202, headers={"Location": url})
+
+
+def _visible_submission(request: HttpRequest, pk: int) -> Submission | None:
+    sub = Submission.objects.select_related("exercise", "version").filter(pk=pk).first()
+    if sub is None:
+        return None
+    if sub.user_id != request.user.pk and not is_instructor(request.user):
+        return None  # same answer as "does not exist": ids reveal nothing
+    return sub
+
+
+@require_GET
+@api_login_required
+def submission_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    sub = _visible_submission(request, pk)
+    if sub is None:
+        return _error(404, f"There is no submission {pk} of yours.")
+    return JsonResponse(sub.to_json())
+
+
+@require_GET
+@api_login_required
+def submission_list_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """The caller's own attempts at an exercise, newest first."""
+    subs = (
+        Submission.objects.filter(user=request.user, exercise__slug=slug)
+        .select_related("exercise", "version")[:50]
+    )
+    return JsonResponse(
+        {"submissions": [{**s.to_json(), "code": s.code} for s in subs]}
+    )
+
+
+def submission_create_or_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """POST submits; GET lists the caller's own attempts."""
+    if request.method == "POST":
+        return submission_create_view(request, slug)
+    return submission_list_view(request, slug)

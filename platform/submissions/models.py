@@ -1,0 +1,73 @@
+"""A submission is a row before it is a task: the database is the source of truth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from courses.models import Exercise, ExerciseVersion
+
+
+class Submission(models.Model):
+    class Kind(models.TextChoices):
+        SUBMIT = "submit"  # graded
+        RUN = "run"  # executed for display only, never graded
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        GRADED = "graded"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="submissions")
+    version = models.ForeignKey(ExerciseVersion, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SUBMIT)
+    code = models.TextField()
+    queue = models.CharField(max_length=8, default="cpu")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    outcome = models.CharField(max_length=20, blank=True, default="")
+    score = models.FloatField(null=True, blank=True)
+    max_score = models.FloatField(default=0)
+    verdict = models.JSONField(null=True, blank=True)  # grading.Verdict.to_dict() / RunView
+    tries = models.PositiveSmallIntegerField(default=0)  # times a worker claimed it
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "exercise", "-created_at"]),
+            models.Index(fields=["status", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.exercise.slug} by {self.user} ({self.status})"
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict JSON of design.md: `outcome` and the rest appear once graded."""
+        data: dict[str, Any] = {
+            "id": self.pk,
+            "exercise": self.exercise.slug,
+            "kind": self.kind,
+            "status": self.status,
+            "queue": self.queue,
+            "version": self.version.number,
+            "created_at": self.created_at.isoformat(),
+        }
+        if self.status == self.Status.GRADED:
+            data.update(self.verdict or {})
+            data.update(
+                {
+                    "id": self.pk,
+                    "exercise": self.exercise.slug,
+                    "status": self.status,
+                    "outcome": self.outcome,
+                    "queue": self.queue,
+                }
+            )
+        return data

@@ -1,0 +1,132 @@
+"""The HTTP API: authentication, validation and visibility (the queue is not needed here)."""
+
+from __future__ import annotations
+
+import json
+from unittest import mock
+
+import pytest
+from django.test import Client
+
+from submissions.models import Submission
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/exercises/tensor-broadcast/submissions"
+
+
+@pytest.fixture(autouse=True)
+def no_broker():
+    """Unit tests check what reaches the queue without a worker; integration tests use one."""
+    with mock.patch("submissions.services.enqueue") as enqueue, mock.patch(
+        "submissions.services.workers.online", return_value={"cpu": 1, "gpu": 0}
+    ):
+        yield enqueue
+
+
+def post(client: Client, body: bytes | dict, url: str = URL, **headers: str):
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post(url, data=data, content_type="application/json", **headers)
+
+
+def test_it_requires_authentication(course):
+    response = post(Client(), {"code": "c = a + b"})
+    assert response.status_code == 401
+    assert "Token" in response.json()["error"]
+
+
+def test_it_rejects_a_bad_token(course):
+    response = post(Client(), {"code": "c = a + b"}, HTTP_AUTHORIZATION="Token nope")
+    assert response.status_code == 401
+
+
+def test_it_queues_a_submission_with_a_token(
+    course, alice_token, no_broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(
+            Client(), {"code": "c = a + b"}, HTTP_AUTHORIZATION=f"Token {alice_token}"
+        )
+    assert response.status_code == 202
+    data = response.json()
+    assert data["status"] == "queued" and data["exercise"] == "tensor-broadcast"
+    assert data["url"] == f"/api/submissions/{data['id']}"
+    sub = Submission.objects.get(pk=data["id"])
+    assert sub.code == "c = a + b" and sub.queue == "cpu"
+    no_broker.assert_called_once()
+
+
+def test_session_posts_need_csrf(course, alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert post(client, {"code": "c = a + b"}).status_code == 403
+
+
+def test_unknown_slug_is_a_json_404(course, alice_token):
+    response = post(
+        Client(), {"code": "x"}, url="/api/exercises/no-such-thing/submissions",
+        HTTP_AUTHORIZATION=f"Token {alice_token}",
+    )
+    assert response.status_code == 404
+    assert response.json() == {"error": "There is no exercise 'no-such-thing'.",
+                               "exercise": "no-such-thing"}
+
+
+@pytest.mark.parametrize(
+    "body", [b"not json", b'{"code": 3}', b"[]", b'{"code": "x", "kind": "?"}']
+)
+def test_malformed_bodies_get_a_clear_400(course, alice_token, body):
+    response = post(Client(), body, HTTP_AUTHORIZATION=f"Token {alice_token}")
+    assert response.status_code == 400
+    assert response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (json.dumps({"code": "x = 1\n" * 12000}).encode(), "limit is 64 KB"),
+        (b'{"code": "c = a + b  # \xff\xfe"}', "not valid UTF-8"),
+        (json.dumps({"code": "c = a\x00 + b"}).encode(), "NUL byte"),
+    ],
+)
+def test_oversized_or_binary_code_is_rejected_without_running(
+    course, alice_token, no_broker, body, words
+):
+    response = post(Client(), body, HTTP_AUTHORIZATION=f"Token {alice_token}")
+    assert response.status_code == 202
+    data = response.json()
+    assert data["status"] == "graded" and data["outcome"] == "rejected"
+    assert words in data["error"]["message"]
+    no_broker.assert_not_called()
+    assert Submission.objects.get(pk=data["id"]).code  # what could be kept was kept
+
+
+def test_a_student_cannot_read_another_students_submission(course, alice, bob):
+    client = Client()
+    client.force_login(alice)
+    sub_id = post(client, {"code": "c = a + b"}).json()["id"]
+    assert client.get(f"/api/submissions/{sub_id}").status_code == 200
+    client.force_login(bob)
+    response = client.get(f"/api/submissions/{sub_id}")
+    assert response.status_code == 404
+    assert "c = a + b" not in response.content.decode()
+    assert client.get("/api/exercises/tensor-broadcast/submissions").json() == {"submissions": []}
+
+
+def test_an_instructor_can_read_any_submission(course, alice, teacher):
+    client = Client()
+    client.force_login(alice)
+    sub_id = post(client, {"code": "c = a + b"}).json()["id"]
+    client.force_login(teacher)
+    assert client.get(f"/api/submissions/{sub_id}").json()["id"] == sub_id
+
+
+def test_gpu_exercise_without_gpu_worker_is_answered_at_once(course, alice):
+    client = Client()
+    client.force_login(alice)
+    response = post(client, {"code": "Z = 1"}, url="/api/exercises/device-gpu-add/submissions")
+    if response.status_code == 404:
+        pytest.skip("device-gpu-add is not in the course yet")
+    data = response.json()
+    assert data["outcome"] == "queue_unavailable"
+    assert "No GPU worker" in data["error"]["message"]
