@@ -1,0 +1,3 @@
+x = None  # your code here
+n = None
+X = None

@@ -1,0 +1,1 @@
+c = None  # your code here

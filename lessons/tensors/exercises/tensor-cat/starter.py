@@ -1,0 +1,2 @@
+rows = None  # your code here
+cols = None

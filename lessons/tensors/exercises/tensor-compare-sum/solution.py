@@ -1,0 +1,2 @@
+eq = X == Y
+total = X.sum()

@@ -1,0 +1,2 @@
+eq = None  # your code here
+total = None

@@ -1,0 +1,4 @@
+zeros = None  # your code here
+ones = None
+T = None
+R = None

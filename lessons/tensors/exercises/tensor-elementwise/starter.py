@@ -1,0 +1,6 @@
+add = None  # your code here
+sub = None
+mul = None
+div = None
+power = None
+e = None

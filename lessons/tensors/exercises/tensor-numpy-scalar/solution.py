@@ -1,0 +1,5 @@
+A = X.numpy()
+B = torch.from_numpy(A)
+item = a.item()
+f = float(a)
+i = int(a)

@@ -1,0 +1,5 @@
+A = None  # your code here
+B = None
+item = None
+f = None
+i = None
