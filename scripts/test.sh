@@ -8,6 +8,13 @@ export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/13}
 source scripts/services.sh
 ensure_redis "$REDIS_URL"
 
+# Browser tests drive Debian's Chromium (never a browser Playwright downloads itself).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Installing Debian's chromium for the browser tests…"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null \
+    || echo "Could not install chromium: browser tests will fail." >&2
+fi
+
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== pytest"
