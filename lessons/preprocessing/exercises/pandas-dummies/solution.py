@@ -1,0 +1,1 @@
+inputs = pd.get_dummies(inputs, dummy_na=True)

@@ -1,0 +1,1 @@
+inputs = None  # your code here

@@ -1,0 +1,1 @@
+inputs, outputs = None, None  # your code here

@@ -1,0 +1,1 @@
+data = pd.read_csv("data/house_tiny.csv")

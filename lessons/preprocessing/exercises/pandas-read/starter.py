@@ -1,0 +1,1 @@
+data = None  # your code here

@@ -1,0 +1,2 @@
+X = None  # your code here
+y = None
