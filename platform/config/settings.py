@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "courses",
     "submissions",
     "dashboard",
+    "drafts",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +130,21 @@ CELERY_TASK_IGNORE_RESULT = True  # verdicts live in the database, not in a resu
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # How long a worker's "I serve queue X" heartbeat lives in Redis.
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 5)
+
+# --- Reliability and fairness (docs/deploy.md) ----------------------------------------
+# The sweeper (a timer thread in every worker; one at a time holds a Redis lock) re-publishes
+# submissions queued longer than QUEUED_DEADLINE and takes back those running longer than
+# RUNNING_DEADLINE (keep it above the longest sandbox wall limit plus the reference run).
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 10)
+SUBMISSION_QUEUED_DEADLINE = env_int("SUBMISSION_QUEUED_DEADLINE", 60)
+SUBMISSION_RUNNING_DEADLINE = env_int("SUBMISSION_RUNNING_DEADLINE", 150)
+SUBMISSION_MAX_TRIES = env_int("SUBMISSION_MAX_TRIES", 3)  # claims before internal_error
+SUBMISSION_MAX_REQUEUES = env_int("SUBMISSION_MAX_REQUEUES", 5)  # re-publications, ditto
+# Per-student submissions (submit + run) per window: "COUNT/SECONDS".
+SUBMISSION_RATE_LIMIT = env_str("SUBMISSION_RATE_LIMIT", "20/60")
+# Failed logins per username, and per client address, per window: "COUNT/SECONDS".
+LOGIN_RATE_LIMIT_USER = env_str("LOGIN_RATE_LIMIT_USER", "5/300")
+LOGIN_RATE_LIMIT_IP = env_str("LOGIN_RATE_LIMIT_IP", "30/300")
 
 LOGGING = {
     "version": 1,

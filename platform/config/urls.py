@@ -6,6 +6,7 @@ from submissions.health import healthz
 
 urlpatterns = [
     path("", include("courses.urls")),
+    path("", include("drafts.urls")),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
