@@ -1,0 +1,3 @@
+import torch
+
+A = torch.arange(20, dtype=torch.float32).reshape(5, 4)

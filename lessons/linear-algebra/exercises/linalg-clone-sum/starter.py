@@ -1,0 +1,3 @@
+B = None  # your code here
+sum0 = None
+sum1 = None

@@ -1,0 +1,1 @@
+cs = A.cumsum(axis=0)

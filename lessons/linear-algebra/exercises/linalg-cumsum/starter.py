@@ -1,0 +1,1 @@
+cs = None  # your code here

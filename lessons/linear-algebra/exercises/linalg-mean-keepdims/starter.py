@@ -1,0 +1,3 @@
+mean = None  # your code here
+sum_A = None
+normalized = None

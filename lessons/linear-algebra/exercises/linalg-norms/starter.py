@@ -1,0 +1,3 @@
+l2 = None  # your code here
+l1 = None
+fro = None

@@ -1,0 +1,3 @@
+d = torch.dot(x, y)
+Ax = torch.mv(A, x)
+AM = torch.mm(A, M)

@@ -1,0 +1,3 @@
+d = None  # your code here
+Ax = None
+AM = None
