@@ -1,0 +1,2 @@
+y = 2 * torch.dot(x, x)
+y.backward()

@@ -1,0 +1,1 @@
+y = None  # your code here

@@ -1,0 +1,4 @@
+y = x * x
+u = y.detach()
+z = u * x
+z.sum().backward()

@@ -1,0 +1,3 @@
+y = x * x
+u = None  # your code here: y, detached
+z = None

@@ -1,0 +1,2 @@
+y = x * x
+y.sum().backward()

@@ -1,0 +1,3 @@
+x.grad.zero_()
+y = x.sum()
+y.backward()

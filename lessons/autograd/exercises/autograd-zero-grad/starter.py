@@ -1,0 +1,2 @@
+# Clear x.grad, then back-propagate x.sum().
+# your code here
