@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import redis
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import is_instructor
 from courses.models import Exercise
+from submissions import workers
 from submissions.models import Submission
-from submissions.services import submission_create
+from submissions.services import (
+    done_channel,
+    rate_limited_message,
+    submission_create,
+    submission_rate,
+)
+
+MAX_WAIT_SECONDS = 25.0
 
 
 def _error(status: int, message: str, **extra: Any) -> JsonResponse:
@@ -57,6 +67,13 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
     code, kind, problem = _read_code(request)
     if problem is not None or code is None:
         return _error(400, problem or "No code.")
+    decision = submission_rate(request.user)
+    if not decision.allowed:
+        response = _error(
+            429, rate_limited_message(decision.retry_after), retry_after=decision.retry_after
+        )
+        response["Retry-After"] = str(decision.retry_after)
+        return response
     sub = submission_create(user=request.user, exercise=exercise, code=code, kind=kind)
     url = reverse("api-submission", args=[sub.pk])
     return JsonResponse({**sub.to_json(), "url": url}, status=202, headers={"Location": url})
@@ -74,10 +91,39 @@ def _visible_submission(request: HttpRequest, pk: int) -> Submission | None:
 @require_GET
 @api_login_required
 def submission_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The verdict JSON; `?wait=S` (up to 25 s) answers as soon as it is graded (long poll)."""
     sub = _visible_submission(request, pk)
     if sub is None:
         return _error(404, f"There is no submission {pk} of yours.")
+    try:
+        wait = min(MAX_WAIT_SECONDS, max(0.0, float(request.GET.get("wait", 0))))
+    except ValueError:
+        return _error(400, "wait must be a number of seconds.")
+    if wait and sub.status != Submission.Status.GRADED:
+        sub = _wait_graded(sub, wait)
     return JsonResponse(sub.to_json())
+
+
+def _wait_graded(sub: Submission, wait: float) -> Submission:
+    """Subscribe first, then re-read: a verdict stored in between is not missed."""
+    try:
+        pubsub = workers.redis_client().pubsub(ignore_subscribe_messages=True)
+    except Exception:
+        return sub
+    try:
+        pubsub.subscribe(done_channel(sub.pk))
+        deadline = time.monotonic() + wait
+        while True:
+            sub.refresh_from_db(fields=["status", "outcome", "score", "max_score", "verdict"])
+            left = deadline - time.monotonic()
+            if sub.status == Submission.Status.GRADED or left <= 0:
+                return sub
+            # Wake at least once a second: the verdict may come while Redis was away.
+            pubsub.get_message(timeout=min(left, 1.0))
+    except redis.RedisError:
+        return sub
+    finally:
+        pubsub.close()
 
 
 @require_GET

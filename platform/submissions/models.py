@@ -34,6 +34,9 @@ class Submission(models.Model):
     max_score = models.FloatField(default=0)
     verdict = models.JSONField(null=True, blank=True)  # grading.Verdict.to_dict() / RunView
     tries = models.PositiveSmallIntegerField(default=0)  # times a worker claimed it
+    requeues = models.PositiveSmallIntegerField(default=0)  # times the sweeper re-published it
+    queued_at = models.DateTimeField(null=True, blank=True)  # last (re)publication to the queue
+    worker = models.CharField(max_length=200, blank=True, default="")  # who graded it
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

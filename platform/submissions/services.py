@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -12,14 +13,18 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts import ratelimit
 from courses.models import Exercise
 from submissions import workers
 from submissions.models import Submission
 
 log = logging.getLogger(__name__)
 
-# A running submission older than this is presumed lost with its worker and may be re-claimed.
-STALE_RUNNING = timedelta(seconds=120)
+
+
+def running_deadline() -> timedelta:
+    """A running submission older than this is presumed lost with its worker."""
+    return timedelta(seconds=settings.SUBMISSION_RUNNING_DEADLINE)
 
 
 def code_problem(code: str) -> str | None:
@@ -69,17 +74,33 @@ def verdict_without_run(outcome: str, message: str, max_score: float) -> dict[st
     }
 
 
+def submission_rate(user: Any) -> ratelimit.Decision:
+    """Count one submission (submit or run) against the student's rate; say if it may go."""
+    rate = ratelimit.Rate.parse(settings.SUBMISSION_RATE_LIMIT)
+    # date_joined too: a user re-created with a reused id (test databases) starts afresh.
+    joined = getattr(user, "date_joined", None)
+    return ratelimit.hit("submit", f"{user.pk}:{joined.timestamp() if joined else ''}", rate)
+
+
+def rate_limited_message(retry_after: int) -> str:
+    return (
+        f"You are submitting faster than the grader lets one student go "
+        f"({settings.SUBMISSION_RATE_LIMIT.replace('/', ' per ')} seconds). "
+        f"Take a breath, read the last verdict, and try again in {retry_after} s."
+    )
+
+
 def submission_create(
     *, user: Any, exercise: Exercise, code: str, kind: str = Submission.Kind.SUBMIT
 ) -> Submission:
-    """Store the submission, then queue it once the row is committed."""
+    """Store the submission, supersede the student's older queued one, queue it on commit."""
     version = exercise.current_version
     assert version is not None, f"exercise {exercise.slug} has no version; run sync_lessons"
     spec = version.spec
     queue, served = route(spec.queue)
     sub = Submission(
         user=user, exercise=exercise, version=version, kind=kind, queue=queue,
-        max_score=spec.max_score, code=code,
+        max_score=spec.max_score, code=code, queued_at=timezone.now(),
     )
     problem = code_problem(code)
     if problem is None and spec.queue == "gpu" and not served:
@@ -94,8 +115,33 @@ def submission_create(
         return sub
     with transaction.atomic():
         sub.save()
+        supersede_older(sub)
         transaction.on_commit(lambda: enqueue(sub))
     return sub
+
+
+def supersede_older(sub: Submission) -> int:
+    """At most one queued submission per student and exercise: the newest wins.
+
+    The older ones are finished (never silently dropped) with outcome `rejected` and a
+    message that names the newer submission; ones already running are left to finish.
+    """
+    text = (
+        f"Not graded: you sent a newer submission (#{sub.pk}) for this exercise before this "
+        "one reached the grader, so only the newer one is graded."
+    )
+    verdict = verdict_without_run("rejected", text, sub.max_score)
+    verdict["error"]["type"] = "superseded"
+    verdict["superseded_by"] = sub.pk
+    return (
+        Submission.objects.filter(
+            user_id=sub.user_id, exercise_id=sub.exercise_id,
+            status=Submission.Status.QUEUED, pk__lt=sub.pk,
+        ).update(
+            status=Submission.Status.GRADED, outcome="rejected", score=0.0, verdict=verdict,
+            finished_at=timezone.now(),
+        )
+    )
 
 
 def enqueue(sub: Submission) -> bool:
@@ -113,14 +159,18 @@ def enqueue(sub: Submission) -> bool:
     return True
 
 
-def submission_claim(submission_id: int) -> Submission | None:
-    """Take a submission for grading, or None if another worker has it (or it is done)."""
+def submission_claim(submission_id: int, worker: str = "") -> Submission | None:
+    """Take a submission for grading, or None if another worker has it (or it is done).
+
+    One conditional UPDATE: of two deliveries of the same task only one changes the row.
+    `tries` after the claim is the claim's token: only that claim may finish the row.
+    """
     now = timezone.now()
     claimable = Q(status=Submission.Status.QUEUED) | Q(
-        status=Submission.Status.RUNNING, started_at__lt=now - STALE_RUNNING
+        status=Submission.Status.RUNNING, started_at__lt=now - running_deadline()
     )
     taken = Submission.objects.filter(claimable, pk=submission_id).update(
-        status=Submission.Status.RUNNING, started_at=now, tries=F("tries") + 1
+        status=Submission.Status.RUNNING, started_at=now, tries=F("tries") + 1, worker=worker
     )
     if taken != 1:
         return None
@@ -137,24 +187,136 @@ def _finish_fields(sub: Submission, verdict: dict[str, Any]) -> None:
 
 
 def submission_finish(sub: Submission, verdict: dict[str, Any]) -> bool:
-    """Store the verdict unless someone else already graded this submission."""
+    """Store the verdict only if this claim (status running, same `tries`) still holds it."""
     _finish_fields(sub, verdict)
-    done = Submission.objects.filter(pk=sub.pk, status=Submission.Status.RUNNING).update(
+    done = Submission.objects.filter(
+        pk=sub.pk, status=Submission.Status.RUNNING, tries=sub.tries
+    ).update(
         status=sub.status, outcome=sub.outcome, score=sub.score, max_score=sub.max_score,
         verdict=sub.verdict, finished_at=sub.finished_at,
     )
+    if done == 1:
+        notify_done(sub.pk)
     return done == 1
 
 
-def submission_fail(sub: Submission, message: str) -> None:
-    """The platform's fault, after retries: tell the student plainly."""
+def notify_done(submission_id: int) -> None:
+    """Wake long-polling readers (GET ...?wait=N); best effort, they re-read the row anyway."""
+    try:
+        workers.redis_client().publish(done_channel(submission_id), "graded")
+    except redis.RedisError as exc:
+        log.info("could not announce submission %s: %s", submission_id, exc)
+
+
+def done_channel(submission_id: int) -> str:
+    return f"pdl:done:{submission_id}"
+
+
+def internal_error_verdict(message: str, max_score: float) -> dict[str, Any]:
     text = f"The grader failed on our side ({message}). Please submit again; we are sorry."
-    submission_finish(sub, verdict_without_run("internal_error", text, sub.max_score))
+    return verdict_without_run("internal_error", text, max_score)
 
 
-def submission_requeue(sub: Submission) -> None:
-    """Hand a submission back to the queue after a platform failure."""
-    Submission.objects.filter(pk=sub.pk, status=Submission.Status.RUNNING).update(
-        status=Submission.Status.QUEUED
+def submission_fail(sub: Submission, message: str) -> bool:
+    """The platform's fault, after retries: tell the student plainly."""
+    return submission_finish(sub, internal_error_verdict(message, sub.max_score))
+
+
+def submission_requeue(sub: Submission) -> bool:
+    """Hand a submission this claim holds back to the queue after a platform failure."""
+    back = Submission.objects.filter(
+        pk=sub.pk, status=Submission.Status.RUNNING, tries=sub.tries
+    ).update(status=Submission.Status.QUEUED, queued_at=timezone.now())
+    if back:
+        enqueue(sub)
+    return back == 1
+
+
+# --- The sweeper --------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    requeued_running: int = 0
+    republished_queued: int = 0
+    failed: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"re-queued {self.requeued_running} stuck running, re-published "
+            f"{self.republished_queued} stuck queued, gave up on {self.failed}"
+        )
+
+
+def sweep(now: Any = None, limit: int = 500) -> SweepReport:
+    """Find submissions that nobody will finish and put them back (or give up, visibly).
+
+    - running past the deadline, or running on a worker whose heartbeat is gone: back to
+      queued and re-published (the worker died: kill -9, host reboot, OOM);
+    - queued past the deadline: re-published (the message was lost: Redis restarted empty,
+      or the broker was down when the row was created). A duplicate message is harmless:
+      the claim is conditional.
+    After SUBMISSION_MAX_TRIES claims or SUBMISSION_MAX_REQUEUES re-publications the
+    submission is finished with `internal_error` (or `queue_unavailable` if no worker
+    serves its queue) and a message the student sees.
+    """
+    now = now or timezone.now()
+    report = SweepReport()
+    try:
+        alive = workers.alive_hostnames()
+        live = workers.online()
+    except redis.RedisError:
+        return report  # cannot publish anyway; the next sweep will
+    grace = timedelta(seconds=max(10, settings.WORKER_HEARTBEAT_SECONDS * 3))
+    running = Submission.objects.filter(status=Submission.Status.RUNNING).filter(
+        Q(started_at__lt=now - running_deadline())
+        | (Q(started_at__lt=now - grace) & ~Q(worker__in=alive))
     )
-    enqueue(sub)
+    for sub in running.select_related("exercise", "version")[:limit]:
+        if sub.tries >= settings.SUBMISSION_MAX_TRIES:
+            msg = f"it stopped {sub.tries} times without a verdict"
+            if submission_fail(sub, msg):
+                report.failed += 1
+            continue
+        back = Submission.objects.filter(
+            pk=sub.pk, status=Submission.Status.RUNNING, tries=sub.tries
+        ).update(status=Submission.Status.QUEUED, queued_at=now, requeues=F("requeues") + 1)
+        if back:
+            log.warning("sweeper: submission %s lost its worker %r; re-queued", sub.pk,
+                        sub.worker)
+            enqueue(sub)
+            report.requeued_running += 1
+    deadline = now - timedelta(seconds=settings.SUBMISSION_QUEUED_DEADLINE)
+    queued = Submission.objects.filter(status=Submission.Status.QUEUED).filter(
+        Q(queued_at__lt=deadline) | Q(queued_at__isnull=True, created_at__lt=deadline)
+    )
+    for sub in queued.select_related("exercise", "version")[:limit]:
+        if sub.requeues >= settings.SUBMISSION_MAX_REQUEUES:
+            if live.get(sub.queue, 0) == 0:
+                verdict = verdict_without_run(
+                    "queue_unavailable",
+                    f"No {sub.queue} worker was online to run this submission. "
+                    "Please try again later.", sub.max_score,
+                )
+            else:
+                verdict = internal_error_verdict("no worker took it in time", sub.max_score)
+            _finish_fields(sub, verdict)
+            done = Submission.objects.filter(
+                pk=sub.pk, status=Submission.Status.QUEUED, requeues=sub.requeues
+            ).update(
+                status=sub.status, outcome=sub.outcome, score=sub.score, verdict=sub.verdict,
+                finished_at=sub.finished_at,
+            )
+            if done:
+                notify_done(sub.pk)
+                report.failed += 1
+            continue
+        again = Submission.objects.filter(
+            pk=sub.pk, status=Submission.Status.QUEUED, requeues=sub.requeues
+        ).update(queued_at=now, requeues=F("requeues") + 1)
+        if again:
+            log.warning("sweeper: submission %s waited in the queue too long; re-published",
+                        sub.pk)
+            enqueue(sub)
+            report.republished_queued += 1
+    return report

@@ -3,40 +3,83 @@
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 from celery import shared_task
 from celery.signals import worker_ready, worker_shutdown
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 from submissions import services, workers
 from submissions.runner import execute
 
 log = logging.getLogger(__name__)
-MAX_TRIES = 3
-_heartbeat = None
+_stops: list[Any] = []
+# The database being away (restart, failover, network blip) is worth waiting out.
+DB_DOWN = (OperationalError, InterfaceError)
+FINISH_PATIENCE_SECONDS = 60
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def grade_submission(submission_id: int) -> None:
-    sub = services.submission_claim(submission_id)
+def _backoff(retries: int) -> float:
+    return min(30.0, 0.5 * 2**retries)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+             max_retries=10)
+def grade_submission(self, submission_id: int) -> None:
+    try:
+        sub = services.submission_claim(submission_id, worker=self.request.hostname or "")
+    except DB_DOWN as exc:
+        connection.close()
+        log.warning("database unavailable claiming submission %s (retry %s): %s",
+                    submission_id, self.request.retries, exc)
+        # Past max_retries the row stays queued and the sweeper re-publishes it.
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
     if sub is None:
         return  # graded already, or another worker holds it: a re-delivery does nothing
     try:
         verdict = execute(sub.version.spec, sub.code, kind=sub.kind)
     except Exception as exc:
         log.exception("grading submission %s failed (try %s)", sub.pk, sub.tries)
-        if sub.tries >= MAX_TRIES:
-            services.submission_fail(sub, type(exc).__name__)
+        reason = type(exc).__name__
+        if sub.tries >= settings.SUBMISSION_MAX_TRIES:
+            _store(lambda: services.submission_fail(sub, reason), sub.pk)
         else:
-            services.submission_requeue(sub)
+            _store(lambda: services.submission_requeue(sub), sub.pk)
         return
-    services.submission_finish(sub, verdict)
+    _store(lambda: services.submission_finish(sub, verdict), sub.pk)
+
+
+def _store(write: Any, submission_id: int) -> None:
+    """Write a result, waiting out a short database outage rather than losing the work.
+
+    If the database stays away longer, the row stays `running` and the sweeper re-queues it.
+    """
+    deadline = time.monotonic() + FINISH_PATIENCE_SECONDS
+    attempt = 0
+    while True:
+        try:
+            write()
+            return
+        except DB_DOWN as exc:
+            connection.close()
+            if time.monotonic() > deadline:
+                log.error("could not store submission %s: %s", submission_id, exc)
+                return
+            log.warning("database unavailable storing submission %s: %s", submission_id, exc)
+            time.sleep(_backoff(attempt))
+            attempt += 1
+        except DatabaseError:
+            log.exception("could not store submission %s", submission_id)
+            return
 
 
 @worker_ready.connect
 def _on_worker_ready(sender, **kwargs) -> None:
-    global _heartbeat
     queues = [q.name for q in sender.app.amqp.queues.consuming_from]
-    _heartbeat = workers.start_heartbeat(queues, sender.hostname)
+    _stops.append(workers.start_heartbeat(queues, sender.hostname))
+    _stops.append(workers.start_sweeper(services.sweep, settings.SWEEP_INTERVAL_SECONDS))
     # Warm the sandbox pool now so the first student does not pay for importing torch.
     from sandbox import get_pool
 
@@ -45,5 +88,5 @@ def _on_worker_ready(sender, **kwargs) -> None:
 
 @worker_shutdown.connect
 def _on_worker_shutdown(**kwargs) -> None:
-    if _heartbeat is not None:
-        _heartbeat.set()
+    for stop in _stops:
+        stop.set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from functools import cache
 
 import redis
@@ -39,6 +40,14 @@ def online() -> dict[str, int]:
     return counts
 
 
+def alive_hostnames() -> set[str]:
+    """Hostnames of workers whose heartbeat is live (raises redis errors)."""
+    return {
+        key.removeprefix(_PREFIX).split(":", 1)[1]
+        for key in redis_client().scan_iter(f"{_PREFIX}*", count=200)
+    }
+
+
 def start_heartbeat(queues: list[str], hostname: str | None = None) -> threading.Event:
     """Beat every few seconds from a daemon thread; set the returned event to stop."""
     name = hostname or socket.gethostname()
@@ -53,4 +62,34 @@ def start_heartbeat(queues: list[str], hostname: str | None = None) -> threading
             stop.wait(settings.WORKER_HEARTBEAT_SECONDS)
 
     threading.Thread(target=loop, name="worker-heartbeat", daemon=True).start()
+    return stop
+
+
+SWEEP_LOCK = "pdl:sweeper-lock"
+
+
+def start_sweeper(sweep: Callable[[], object], interval: float) -> threading.Event:
+    """Run `sweep` every `interval` s in this worker, on whichever worker holds the lock.
+
+    Every worker runs the timer (no Celery beat process to deploy or lose); a Redis lock
+    that expires after one interval makes at most one of them sweep per interval.
+    """
+    stop = threading.Event()
+
+    def loop() -> None:
+        from django.db import close_old_connections, connection
+
+        while not stop.wait(interval):
+            try:
+                if not redis_client().set(SWEEP_LOCK, "1", nx=True, ex=max(1, int(interval))):
+                    continue
+                report = sweep()
+                log.info("sweep: %s", report)
+            except Exception as exc:  # database or Redis away: the next tick tries again
+                log.warning("sweep failed: %s", exc)
+                connection.close()
+            finally:
+                close_old_connections()
+
+    threading.Thread(target=loop, name="submission-sweeper", daemon=True).start()
     return stop

@@ -1,0 +1,90 @@
+"""Fixed-window counters in Redis, shared by every web process (login and submission limits).
+
+Redis rather than Django's cache: the default cache is per process, and several gunicorn
+processes on several hosts must see the same counts. When Redis is down the limiter fails
+open (logs, allows): refusing every login or submission would be worse than no limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from functools import cache
+
+import redis
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+_PREFIX = "pdl:rl:"
+
+
+@dataclass(frozen=True)
+class Rate:
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        """'20/60' → 20 events per 60 seconds."""
+        count, _, seconds = text.partition("/")
+        return cls(int(count), int(seconds or 60))
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: int  # seconds until the window resets (0 when allowed)
+    used: int
+
+
+@cache
+def _client() -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1, decode_responses=True
+    )
+
+
+def _key(scope: str, ident: str, rate: Rate) -> str:
+    window = int(time.time()) // rate.seconds
+    digest = hashlib.sha256(ident.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    return f"{_PREFIX}{scope}:{digest}:{window}"
+
+
+def _retry_after(rate: Rate) -> int:
+    return max(1, rate.seconds - int(time.time()) % rate.seconds)
+
+
+def hit(scope: str, ident: str, rate: Rate) -> Decision:
+    """Count one event; say whether it is within the rate."""
+    key = _key(scope, ident, rate)
+    try:
+        pipe = _client().pipeline()
+        pipe.incr(key)
+        pipe.expire(key, rate.seconds + 1)
+        used = int(pipe.execute()[0])
+    except redis.RedisError as exc:
+        log.warning("rate limiter unavailable (%s): allowing", exc)
+        return Decision(True, 0, 0)
+    if used > rate.count:
+        return Decision(False, _retry_after(rate), used)
+    return Decision(True, 0, used)
+
+
+def peek(scope: str, ident: str, rate: Rate) -> Decision:
+    """Whether the next event would still be allowed, without counting one."""
+    try:
+        used = int(_client().get(_key(scope, ident, rate)) or 0)
+    except redis.RedisError as exc:
+        log.warning("rate limiter unavailable (%s): allowing", exc)
+        return Decision(True, 0, 0)
+    if used >= rate.count:
+        return Decision(False, _retry_after(rate), used)
+    return Decision(True, 0, used)
+
+
+def reset(scope: str, ident: str, rate: Rate) -> None:
+    with contextlib.suppress(redis.RedisError):
+        _client().delete(_key(scope, ident, rate))
