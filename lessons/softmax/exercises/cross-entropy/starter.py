@@ -1,0 +1,3 @@
+def cross_entropy(y_hat, y):
+    # your code here
+    return None

@@ -1,0 +1,3 @@
+def softmax(X):
+    # your code here
+    return None

@@ -1,0 +1,1 @@
+picked = y_hat[torch.arange(len(y_hat)), y]

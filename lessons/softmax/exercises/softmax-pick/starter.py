@@ -1,0 +1,1 @@
+picked = None  # your code here
