@@ -1,0 +1,446 @@
+"""Everything that happens between fork and the harness call, plus the host probe.
+
+Per run there are two forks. The warm parent forks A; A joins the run's cgroup, unshares
+the pid, network, mount, IPC and UTS namespaces and forks B, which is PID 1 of the new
+pid namespace; A then exits and B is re-parented to the warm parent (a child subreaper).
+When B exits the kernel kills everything left in its namespace, daemons included.
+
+B, before its job arrives: builds a minimal read-only root on a tmpfs (only the libraries
+and the Python installation, under their own paths with traversable parents), mounts a
+fresh /proc, pivots into it and drops the old root. After the job arrives: mounts the
+size-capped working tmpfs, sets rlimits, moves its output onto the capture pipe, drops
+to an unprivileged uid with no capabilities, sets NO_NEW_PRIVS, applies Landlock and
+the seccomp filter, writes the exercise's files and only then calls the harness."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import resource
+import select
+import signal
+import stat
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from sandbox import landlock, protocol, sysapi
+from sandbox.cgroups import Cgroup, Manager
+
+UID_BASE = 2_000_000_000  # + the run's pid outside its namespace: unique per live run
+WORKDIR = "/sandbox"
+STATE_ROOT = "/run/pytorch-sandbox"
+REQUIRED = ("namespaces", "mount", "uid", "cgroup", "seccomp", "rlimits")
+NS_FLAGS = (sysapi.CLONE_NEWPID | sysapi.CLONE_NEWNET | sysapi.CLONE_NEWNS
+            | sysapi.CLONE_NEWIPC | sysapi.CLONE_NEWUTS)
+# Relocated fd numbers in the run, so nothing else of the warm parent's survives.
+FD_JOB, FD_OUT, FD_RES, FD_CTL = 100, 101, 102, 103
+DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
+           "urandom": (1, 9)}
+
+
+class LayerError(Exception):
+    def __init__(self, layer: str, error: BaseException | str) -> None:
+        super().__init__(f"{layer}: {error}")
+        self.layer = layer
+        self.error = str(error)
+
+
+class Host:
+    """What this host can do, decided once in the warm parent."""
+
+    def __init__(self) -> None:
+        self.layers: dict[str, str] = {}
+        self.refused: str | None = None
+        self.device = "cpu"
+        self.strict = True
+        self.root = os.geteuid() == 0
+        self.ns = self.mount = self.setuid = False
+        self.cgroups: Manager | None = None
+        self.seccomp: Any = None
+        self.landlock_abi = 0
+        self.cap_last = 40
+        self.statedir = ""
+        self.newroot = ""
+        self.binds: list[str] = []
+        self.mkdirs: list[str] = []
+        self.symlinks: list[tuple[str, str]] = []
+        self.ldcache = b""
+        self.gpu_nodes: list[tuple[str, int]] = []
+
+    @classmethod
+    def probe(cls, *, device: str, strict: bool, workdir: str | None = None) -> Host:
+        h = cls()
+        h.device, h.strict = device, strict
+        sysapi.prctl(sysapi.PR_SET_CHILD_SUBREAPER, 1)
+        h.statedir = os.path.join(workdir or STATE_ROOT, f"z{os.getpid()}")
+        os.makedirs(h.statedir, mode=0o700, exist_ok=True)
+        h.newroot = os.path.join(h.statedir, "root")
+        os.makedirs(h.newroot, mode=0o700, exist_ok=True)
+        if h.root:
+            h.ns = h.mount = h.setuid = True
+            h.layers.update(namespaces="on (pid, net, mount, ipc, uts)",
+                            mount="on (pivot_root into a read-only minimal root)",
+                            uid="on (per-run uid, no capabilities)")
+        else:
+            why = f"off: needs root (the warm parent runs as uid {os.geteuid()})"
+            h.layers.update(namespaces=why, mount=why, uid=why)
+        try:
+            h.cgroups = Manager()
+            h.layers["cgroup"] = f"on (v{h.cgroups.version}, memory + pids)"
+        except OSError as exc:
+            h.layers["cgroup"] = f"off: {exc}"
+        try:
+            from sandbox.seccomp import Filter
+
+            h.seccomp = Filter()
+            h.layers["seccomp"] = "on (deny list, EPERM)"
+        except OSError as exc:
+            h.layers["seccomp"] = f"off: {exc}"
+        h.landlock_abi = landlock.abi_version()
+        h.layers["landlock"] = (f"on (ABI {h.landlock_abi})" if h.landlock_abi
+                                else "off: the kernel has no Landlock (optional layer)")
+        h.layers["rlimits"] = "on"
+        with contextlib.suppress(OSError, ValueError):
+            h.cap_last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+        h._plan_root()
+        if device == "gpu":
+            h.gpu_nodes = [(p.name, p.stat().st_rdev) for p in sorted(Path("/dev").glob("nvidia*"))
+                           if stat.S_ISCHR(p.stat().st_mode)]
+            h.layers["gpu"] = ("on (" + ", ".join(n for n, _ in h.gpu_nodes) + ")"
+                               if h.gpu_nodes else "off: no /dev/nvidia* device nodes")
+        missing = [k for k in REQUIRED if not h.layers.get(k, "").startswith("on")]
+        if device == "gpu" and not h.gpu_nodes:
+            missing.append("gpu")
+        if missing and strict:
+            h.refused = ("the sandbox refuses to run student code: missing isolation layer(s) "
+                         + "; ".join(f"{k} ({h.layers.get(k)})" for k in missing)
+                         + ". Set SANDBOX_ALLOW_UNSAFE=1 only on a development machine.")
+        return h
+
+    def _plan_root(self) -> None:
+        """Which host folders the run's root shows (read-only), under their own paths."""
+        binds: list[str] = []
+        for d in ("/usr/lib", "/usr/lib64", "/usr/lib32"):
+            if os.path.isdir(d) and not os.path.islink(d):
+                binds.append(d)
+        for top in ("/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin"):
+            if os.path.islink(top):
+                self.symlinks.append((top, os.readlink(top)))
+            elif os.path.isdir(top):
+                binds.append(top)
+        for prefix in {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}:
+            if not any(prefix == b or prefix.startswith(b + "/") for b in binds):
+                binds.append(prefix)
+        self.binds = binds
+        dirs = {"/etc", "/dev", "/proc", WORKDIR, "/usr"}
+        for b in binds:
+            parent = os.path.dirname(b)
+            while parent not in ("/", ""):
+                dirs.add(parent)
+                parent = os.path.dirname(parent)
+        self.mkdirs = sorted(dirs)
+        with contextlib.suppress(OSError):
+            self.ldcache = Path("/etc/ld.so.cache").read_bytes()
+
+    def new_cgroup(self) -> Cgroup | None:
+        return self.cgroups.new() if self.cgroups else None
+
+    def workdir_for(self, outer_pid: int) -> str:
+        return WORKDIR if self.mount else os.path.join(self.statedir, f"work-{outer_pid}")
+
+    def cleanup(self) -> None:
+        if self.cgroups:
+            self.cgroups.cleanup()
+        import shutil
+
+        with contextlib.suppress(OSError):
+            shutil.rmtree(self.statedir)
+
+
+# ---------------------------------------------------------------- in the warm parent
+def fork_isolated(host: Host, keep: dict[str, int], ctl_r: int, cgroup: Cgroup | None,
+                  cfg: dict[str, Any]) -> int:
+    """Fork A (which forks B and exits); return B's pid as the warm parent sees it."""
+    a = os.fork()
+    if a == 0:
+        try:
+            _stage_a(host, keep, cgroup, cfg)
+        except BaseException as exc:
+            layer = exc.layer if isinstance(exc, LayerError) else "startup"
+            _ctl(FD_CTL, {"ok": False, "layer": layer, "error": str(exc)})
+        os._exit(70)
+    os.waitpid(a, 0)
+    line = b""
+    while not line.endswith(b"\n"):
+        r, _, _ = select.select([ctl_r], [], [], 10.0)
+        chunk = os.read(ctl_r, 1) if r else b""
+        if not chunk:
+            raise LayerError("startup", "the first fork said nothing")
+        line += chunk
+    if line.startswith(b"P"):
+        return int(line[1:])
+    msg = json.loads(line[1:])
+    raise LayerError(msg.get("layer", "startup"), msg.get("error", "unknown"))
+
+
+def _ctl(fd: int, msg: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):
+        protocol.write_all(fd, b"R" + json.dumps(msg).encode() + b"\n")
+
+
+def _relocate_fds(keep: dict[str, int]) -> None:
+    """Only the run's own pipe ends survive, at fixed numbers; 0-2 become /dev/null."""
+    targets = {"job": FD_JOB, "out": FD_OUT, "res": FD_RES, "ctl": FD_CTL}
+    for name, fd in keep.items():
+        os.dup2(fd, targets[name] + 50)  # out of the way first, then to the final number
+    for name in keep:
+        os.dup2(targets[name] + 50, targets[name])
+        os.close(targets[name] + 50)
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    keepers = sorted(targets.values())
+    os.closerange(3, keepers[0])
+    os.closerange(keepers[-1] + 1, 1 << 20)
+
+
+def _stage_a(host: Host, keep: dict[str, int], cgroup: Cgroup | None, cfg: dict[str, Any]
+             ) -> None:
+    _relocate_fds(keep)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGPIPE, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    if cgroup is not None:
+        try:
+            cgroup.add(os.getpid())
+        except OSError as exc:
+            raise LayerError("cgroup", exc) from exc
+    if host.ns:
+        try:
+            sysapi.unshare(NS_FLAGS)
+        except OSError as exc:
+            raise LayerError("namespaces", exc) from exc
+    b = os.fork()
+    if b:
+        protocol.write_all(FD_CTL, b"P%d\n" % b)
+        os._exit(0)
+    try:
+        _stage_b(host, cfg)
+    except LayerError as exc:
+        _ctl(FD_CTL, {"ok": False, "layer": exc.layer, "error": exc.error})
+    except BaseException as exc:
+        _ctl(FD_CTL, {"ok": False, "layer": "startup",
+                      "error": "".join(traceback.format_exception_only(exc)).strip()})
+    os._exit(70)
+
+
+# ---------------------------------------------------------------- in the run (B)
+def _stage_b(host: Host, cfg: dict[str, Any]) -> None:
+    os.setsid()
+    os.umask(0o022)
+    outer = int(os.readlink("/proc/self"))  # the host /proc is still ours: pid outside
+    uid = UID_BASE + outer if host.setuid else os.getuid()
+    layers: dict[str, str] = {}
+    if host.device == "gpu":
+        try:
+            import torch
+
+            torch.cuda.init()
+            torch.zeros(1, device="cuda")
+            torch.cuda.synchronize()
+            layers["cuda"] = "initialised in the run, after fork"
+        except Exception as exc:
+            raise LayerError("gpu", f"CUDA failed to initialise in the child: {exc}") from exc
+    if host.mount:
+        try:
+            _build_root(host, uid)
+        except OSError as exc:
+            raise LayerError("mount", exc) from exc
+    _ctl(FD_CTL, {"ok": True, "layers": layers})
+    header = protocol.recv_header(FD_JOB)
+    payload = protocol.read_exact(FD_JOB, int(header["payload"]))
+    files = [(str(n), protocol.read_exact(FD_JOB, int(s))) for n, s in header["files"]]
+    os.close(FD_JOB)
+    os.close(FD_CTL)
+    _run_job(host, cfg, header["limits"], payload, files, uid, outer)
+
+
+def _build_root(host: Host, uid: int) -> None:
+    R = host.newroot
+    sysapi.mount(None, "/", None, sysapi.MS_REC | sysapi.MS_PRIVATE)
+    sysapi.mount("tmpfs", R, "tmpfs", sysapi.MS_NOSUID, "size=4m,nr_inodes=4096,mode=0755")
+    for d in host.mkdirs:
+        os.makedirs(R + d, mode=0o755, exist_ok=True)
+    for link, target in host.symlinks:
+        os.symlink(target, R + link)
+    ro = sysapi.MS_REMOUNT | sysapi.MS_BIND | sysapi.MS_RDONLY | sysapi.MS_NOSUID | sysapi.MS_NODEV
+    for src in host.binds:
+        os.makedirs(R + src, mode=0o755, exist_ok=True)
+        sysapi.mount(src, R + src, None, sysapi.MS_BIND | sysapi.MS_REC)
+        sysapi.mount(None, R + src, None, ro)
+    etc = R + "/etc/"
+    if host.ldcache:
+        Path(etc + "ld.so.cache").write_bytes(host.ldcache)
+    Path(etc + "passwd").write_text(f"sandbox:x:{uid}:{uid}:sandbox:{WORKDIR}:/nonexistent\n")
+    Path(etc + "group").write_text(f"sandbox:x:{uid}:\n")
+    Path(etc + "hostname").write_text("sandbox\n")
+    dev = R + "/dev/"
+    nodes = [(n, os.makedev(*mm)) for n, mm in DEVICES.items()]
+    if host.device == "gpu":
+        nodes += host.gpu_nodes
+    for name, rdev in nodes:
+        os.mknod(dev + name, stat.S_IFCHR | 0o666, rdev)
+        os.chmod(dev + name, 0o666)
+    os.symlink("/proc/self/fd", dev + "fd")
+    for i, name in enumerate(("stdin", "stdout", "stderr")):
+        os.symlink(f"/proc/self/fd/{i}", dev + name)
+    os.symlink(WORKDIR, R + "/tmp")
+    sysapi.mount("proc", R + "/proc", "proc",
+                 sysapi.MS_NOSUID | sysapi.MS_NODEV | sysapi.MS_NOEXEC)
+    os.mkdir(R + "/.old")
+    sysapi.pivot_root(R, R + "/.old")
+    os.chdir("/")
+    sysapi.umount2("/.old", sysapi.MNT_DETACH)
+    os.rmdir("/.old")
+    sysapi.mount(None, "/", None, sysapi.MS_REMOUNT | sysapi.MS_RDONLY | sysapi.MS_NOSUID)
+    sysapi.libc.sethostname(b"sandbox", 7)
+
+
+def _vm_size() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _run_job(host: Host, cfg: dict[str, Any], limits: dict[str, Any], payload: bytes,
+             files: list[tuple[str, bytes]], uid: int, outer: int) -> None:
+    work = host.workdir_for(outer)
+    try:
+        if host.mount:
+            disk = int(limits["disk_bytes"])
+            inodes = max(64, min(100_000, disk // 4096))
+            sysapi.mount("tmpfs", work, "tmpfs",
+                         sysapi.MS_NOSUID | sysapi.MS_NODEV | sysapi.MS_NOEXEC,
+                         f"size={disk},nr_inodes={inodes},mode=0700,uid={uid},gid={uid}")
+        else:
+            os.makedirs(work, mode=0o700, exist_ok=True)
+            if host.setuid:
+                os.chown(work, uid, uid)
+    except OSError as exc:
+        raise LayerError("mount", f"working folder: {exc}") from exc
+    if host.device == "gpu":
+        import torch
+
+        torch.cuda.set_per_process_memory_fraction(float(limits["gpu_memory_fraction"]), 0)
+    # rlimits: the floor under the cgroup
+    cpu = max(1, math.ceil(float(limits["cpu_seconds"])))
+    # soft == hard: SIGKILL at the limit (SIGXCPU could be ignored, and PID 1 ignores it anyway)
+    rl = [(resource.RLIMIT_CPU, cpu, cpu),
+          (resource.RLIMIT_NPROC, int(limits["processes"]), int(limits["processes"])),
+          (resource.RLIMIT_FSIZE, int(limits["file_size_bytes"]),
+           int(limits["file_size_bytes"])),
+          (resource.RLIMIT_NOFILE, int(limits["open_files"]), int(limits["open_files"])),
+          (resource.RLIMIT_CORE, 0, 0), (resource.RLIMIT_MSGQUEUE, 0, 0),
+          (resource.RLIMIT_RTPRIO, 0, 0)]
+    if host.device != "gpu":  # CUDA reserves huge address ranges; the cgroup caps it there
+        vm = _vm_size() + int(limits["memory_bytes"])
+        rl.append((resource.RLIMIT_AS, vm, vm))
+        rl.append((resource.RLIMIT_MEMLOCK, 0, 0))
+    try:
+        for what, soft, hard in rl:
+            resource.setrlimit(what, (soft, hard))
+    except (OSError, ValueError) as exc:
+        raise LayerError("rlimits", exc) from exc
+    os.dup2(FD_OUT, 1)
+    os.dup2(FD_OUT, 2)
+    os.close(FD_OUT)
+    if host.setuid:
+        try:
+            for cap in range(host.cap_last + 1):
+                sysapi.prctl(sysapi.PR_CAPBSET_DROP, cap)
+            with contextlib.suppress(OSError):
+                sysapi.prctl(sysapi.PR_CAP_AMBIENT, sysapi.PR_CAP_AMBIENT_CLEAR_ALL)
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        except OSError as exc:
+            _die(f"sandbox layer 'uid' failed: {exc}")
+    # Credentials changed, so set this now: if the warm parent dies, the run dies.
+    sysapi.prctl(sysapi.PR_SET_PDEATHSIG, signal.SIGKILL)
+    sysapi.prctl(sysapi.PR_SET_NO_NEW_PRIVS, 1)
+    if host.landlock_abi:
+        devices = ["/dev/" + n for n in DEVICES]
+        if host.device == "gpu":
+            devices += ["/dev/" + n for n, _ in host.gpu_nodes]
+        try:
+            landlock.restrict(host.landlock_abi, read=["/"], write=[work], devices=devices)
+        except OSError as exc:
+            if host.strict:
+                _die(f"sandbox layer 'landlock' failed: {exc}")
+    if host.seccomp is not None:
+        try:
+            host.seccomp.install()
+        except OSError as exc:
+            _die(f"sandbox layer 'seccomp' failed: {exc}")
+    os.chdir(work)
+    for name, data in files:
+        _write_file(work, name, data)
+    os.environ.clear()
+    os.environ.update(HOME=work, TMPDIR=work, PATH="/usr/bin:/bin", LANG="C.UTF-8",
+                      OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    import tempfile
+
+    tempfile.tempdir = work
+    sys.dont_write_bytecode = True
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace",  # noqa: SIM115
+                      closefd=False)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace",  # noqa: SIM115
+                      closefd=False, buffering=1)
+    _call_harness(cfg["_harness_fn"], payload)
+
+
+def _write_file(work: str, name: str, data: bytes) -> None:
+    parts = Path(name).parts
+    if not parts or Path(name).is_absolute() or ".." in parts:
+        _die(f"refusing exercise file name {name!r}")
+    path = os.path.join(work, *parts)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        protocol.write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _die(message: str) -> None:
+    with contextlib.suppress(OSError):
+        os.write(2, message.encode() + b"\n")
+    os._exit(71)
+
+
+def _call_harness(fn: Any, payload: bytes) -> None:
+    kind, body = protocol.KIND_ERROR, b""
+    try:
+        out = fn(payload)
+        if not isinstance(out, bytes | bytearray | memoryview):
+            raise TypeError(f"the harness returned {type(out).__name__}, not bytes")
+        kind, body = protocol.KIND_RESULT, bytes(out)
+    except MemoryError:
+        kind = protocol.KIND_MEMORY
+    except SystemExit as exc:
+        kind, body = protocol.KIND_EXIT, str(exc.code).encode()
+    except BaseException as exc:
+        text = "".join(traceback.format_exception(exc))
+        if "can't allocate memory" in text or "out of memory" in text.lower():
+            kind = protocol.KIND_MEMORY
+        else:
+            kind, body = protocol.KIND_ERROR, text.encode("utf-8", "replace")
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with contextlib.suppress(OSError):
+        protocol.write_all(FD_RES, protocol.FRAME.pack(kind, len(body)) + body)
+    os._exit(0)

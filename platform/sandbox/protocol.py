@@ -1,0 +1,57 @@
+"""Framing between the pool (trusted worker) and its warm parent, and between a run and
+the warm parent. Plain length-prefixed bytes and JSON headers: nothing is ever unpickled."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from typing import Any
+
+HEADER = struct.Struct("!I")  # length of the JSON header that follows
+MAX_HEADER = 1 << 20
+
+# A run's result pipe carries one frame: kind byte + 8-byte length + body.
+FRAME = struct.Struct("!cQ")
+KIND_RESULT = b"R"  # the harness returned these bytes
+KIND_ERROR = b"E"  # the harness raised; body is the traceback text
+KIND_MEMORY = b"M"  # MemoryError escaped the harness
+KIND_EXIT = b"X"  # SystemExit escaped the harness; body is the exit code text
+
+
+def read_exact(fd: int, n: int) -> bytes:
+    """Read exactly n bytes from a blocking fd; EOFError if the other end went away."""
+    chunks = []
+    while n > 0:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError("peer closed the pipe")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def send_message(fd: int, header: dict[str, Any], *blobs: bytes) -> None:
+    """Header JSON (which must list the blob lengths the reader expects) then raw blobs."""
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    write_all(fd, HEADER.pack(len(raw)) + raw)
+    for blob in blobs:
+        if blob:
+            write_all(fd, blob)
+
+
+def recv_header(fd: int) -> dict[str, Any]:
+    (size,) = HEADER.unpack(read_exact(fd, HEADER.size))
+    if size > MAX_HEADER:
+        raise ValueError(f"header of {size} bytes is too large")
+    header = json.loads(read_exact(fd, size))
+    if not isinstance(header, dict):
+        raise ValueError("header is not an object")
+    return header

@@ -1,0 +1,476 @@
+"""The warm parent: a separate program (never a fork of the worker) that imports torch,
+numpy, pandas and the harness once, keeps pre-forked, pre-isolated children waiting, and
+hands each one exactly one job.
+
+Started by `SandboxPool` as `python -I -c "...zygote.main()" CONFIG_JSON` with an almost
+empty environment. It talks to the pool over its stdin/stdout only; children never hold
+those fds. It is single-threaded on purpose: forking a process that has run a
+multi-threaded op makes children hang."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import select
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox import protocol
+from sandbox.protocol import FRAME
+
+MARKER = "\n… output cut: the limit of {limit} was reached …\n"
+
+
+def fmt_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:g} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024
+    return str(n)
+
+
+@dataclass
+class Waiting:
+    """A pre-forked run process, isolated as far as possible before its job arrives."""
+
+    pid: int  # as seen by the warm parent
+    job_w: int
+    out_r: int
+    res_r: int
+    ctl_r: int
+    cgroup: Any = None
+    ready: dict[str, Any] | None = None
+    born: float = field(default_factory=time.monotonic)
+
+
+class Zygote:
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        from sandbox import isolation
+
+        self.cfg = cfg
+        self.iso = isolation
+        self.device = cfg.get("device", "cpu")
+        self.strict = bool(cfg.get("strict", True))
+        self.prefork = max(1, int(cfg.get("prefork", 1)))
+        self.waiting: list[Waiting] = []
+        self.host = isolation.Host.probe(device=self.device, strict=self.strict,
+                                         workdir=cfg.get("statedir"))
+        self.harness = self._load_harness(cfg["harness"])
+        cfg["_harness_fn"] = self.harness
+
+    def _load_harness(self, dotted: str) -> Any:
+        import importlib
+        import pkgutil
+
+        mod_name, _, fn_name = dotted.partition(":")
+        module = importlib.import_module(mod_name)
+        fn = getattr(module, fn_name or "main")
+        # The run cannot see the checkout, so lazy imports inside the harness's package
+        # would fail there: import the whole package now, while we still can.
+        top = mod_name.split(".")[0]
+        pkg = sys.modules.get(top)
+        if pkg is not None and hasattr(pkg, "__path__"):
+            for info in pkgutil.walk_packages(pkg.__path__, top + "."):
+                with contextlib.suppress(Exception):
+                    importlib.import_module(info.name)
+        return fn
+
+    # -- children -------------------------------------------------------------------------
+    def spawn(self) -> Waiting:
+        job_r, job_w = os.pipe()
+        out_r, out_w = os.pipe()
+        res_r, res_w = os.pipe()
+        ctl_r, ctl_w = os.pipe()
+        cgroup = self.host.new_cgroup()
+        keep = {"job": job_r, "out": out_w, "res": res_w, "ctl": ctl_w}
+        ready = None
+        try:
+            pid = self.iso.fork_isolated(self.host, keep, ctl_r, cgroup, self.cfg)
+        except self.iso.LayerError as exc:
+            pid, ready = -1, {"ok": False, "layer": exc.layer, "error": exc.error}
+        for fd in (job_r, out_w, res_w, ctl_w):
+            os.close(fd)
+        for fd in (out_r, res_r, ctl_r):
+            os.set_blocking(fd, False)
+        return Waiting(pid=pid, job_w=job_w, out_r=out_r, res_r=res_r, ctl_r=ctl_r,
+                       cgroup=cgroup, ready=ready)
+
+    def refill(self) -> None:
+        while len(self.waiting) < self.prefork:
+            self.waiting.append(self.spawn())
+
+    def take(self) -> Waiting:
+        self.refill()
+        return self.waiting.pop(0)
+
+    def read_ready(self, child: Waiting, timeout: float) -> dict[str, Any]:
+        """The child reports 'ready' (or which layer failed) once it is isolated."""
+        if child.ready is not None:
+            return child.ready
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return {"ok": False, "layer": "startup", "error": "child not ready in time"}
+            r, _, _ = select.select([child.ctl_r], [], [], left)
+            if not r:
+                continue
+            try:
+                chunk = os.read(child.ctl_r, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                return {"ok": False, "layer": "startup", "error": "child died during setup"}
+            buf += chunk
+        line = buf.split(b"\n", 1)[0]
+        try:
+            msg = json.loads(line[1:] if line.startswith(b"R") else line)
+        except ValueError:
+            msg = {"ok": False, "layer": "startup", "error": "garbled readiness message"}
+        return msg if isinstance(msg, dict) else {"ok": False, "error": "garbled"}
+
+    def discard(self, child: Waiting) -> None:
+        if child.pid > 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(child.pid, 0)
+        for fd in (child.job_w, child.out_r, child.res_r, child.ctl_r):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if child.cgroup is not None:
+            child.cgroup.destroy()
+
+    # -- one run ----------------------------------------------------------------------------
+    def run(self, header: dict[str, Any], payload: bytes, files: list[tuple[str, bytes]]
+            ) -> tuple[dict[str, Any], bytes, bytes]:
+        limits = header["limits"]
+        child = self.take()
+        ready = self.read_ready(child, timeout=30.0)
+        if not ready.get("ok"):
+            self.discard(child)
+            msg = f"sandbox layer '{ready.get('layer')}' failed: {ready.get('error')}"
+            return self.report("refused", message=msg), b"", b""
+        if child.cgroup is not None:
+            child.cgroup.set_limits(memory=int(limits["memory_bytes"]),
+                                    pids=int(limits["processes"]))
+        job = json.dumps({"limits": limits, "payload": len(payload),
+                          "files": [[name, len(data)] for name, data in files]}).encode()
+        t0 = time.monotonic()
+        try:
+            protocol.write_all(child.job_w, protocol.HEADER.pack(len(job)) + job)
+            protocol.write_all(child.job_w, payload)
+            for _, data in files:
+                protocol.write_all(child.job_w, data)
+        except BrokenPipeError:
+            pass  # it died; the wait below says how
+        os.close(child.job_w)
+        child.job_w = -1
+        try:
+            return self.supervise(child, limits, t0)
+        finally:
+            for fd in (child.out_r, child.res_r, child.ctl_r):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            if child.cgroup is not None:
+                child.cgroup.destroy()
+            if not self.host.mount:
+                import shutil
+
+                shutil.rmtree(self.host.workdir_for(child.pid), ignore_errors=True)
+
+    def supervise(self, child: Waiting, limits: dict[str, Any], t0: float
+                  ) -> tuple[dict[str, Any], bytes, bytes]:
+        out_cap = int(limits["output_bytes"])
+        res_cap = int(limits["result_bytes"]) + FRAME.size
+        deadline = t0 + float(limits["wall_seconds"])
+        out = bytearray()
+        res = bytearray()
+        out_over = res_over = timed_out = False
+        pidfd = os.pidfd_open(child.pid)
+        open_fds = {child.out_r, child.res_r}
+        status_raw = rusage = None
+        try:
+            poller = select.poll()
+            for fd in (*open_fds, pidfd):
+                poller.register(fd, select.POLLIN)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 and not timed_out:
+                    timed_out = True
+                    self.kill(child)
+                events = poller.poll(max(0, left) * 1000 if not timed_out else 1000)
+                for fd, _ in events:
+                    if fd == pidfd:
+                        continue
+                    try:
+                        chunk = os.read(fd, 1 << 16)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:
+                        poller.unregister(fd)
+                        open_fds.discard(fd)
+                        continue
+                    if fd == child.out_r:
+                        room = out_cap - len(out)
+                        out += chunk[:max(room, 0)]
+                        if len(chunk) > room and not out_over:
+                            out_over = True
+                            self.kill(child)
+                    else:
+                        room = res_cap - len(res)
+                        res += chunk[:max(room, 0)]
+                        if len(chunk) > room and not res_over:
+                            res_over = True
+                            self.kill(child)
+                if any(fd == pidfd for fd, _ in events) or (timed_out and not events):
+                    try:
+                        wpid, status_raw, rusage = os.wait4(child.pid, os.WNOHANG)
+                    except ChildProcessError:
+                        wpid = child.pid
+                    if wpid == child.pid:
+                        break
+            # The run is dead and its namespace with it: drain what is left in the pipes.
+            for fd in list(open_fds):
+                while True:
+                    try:
+                        chunk = os.read(fd, 1 << 16)
+                    except (BlockingIOError, OSError):
+                        break
+                    if not chunk:
+                        break
+                    if fd == child.out_r:
+                        room = out_cap - len(out)
+                        out += chunk[:max(room, 0)]
+                        out_over = out_over or len(chunk) > room
+                    else:
+                        room = res_cap - len(res)
+                        res += chunk[:max(room, 0)]
+                        res_over = res_over or len(chunk) > room
+        finally:
+            os.close(pidfd)
+        duration_ms = (time.monotonic() - t0) * 1000
+        if child.cgroup is not None:
+            child.cgroup.kill_all()
+        oom = child.cgroup.oom_killed() if child.cgroup is not None else False
+        mem_peak = child.cgroup.peak() if child.cgroup is not None else None
+        return self.classify(limits, bytes(out), bytes(res), out_over, res_over, timed_out,
+                             oom, status_raw, rusage, duration_ms, mem_peak)
+
+    def kill(self, child: Waiting) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGKILL)
+        if child.cgroup is not None:
+            child.cgroup.kill_all()
+
+    def classify(self, limits: dict[str, Any], out: bytes, res: bytes, out_over: bool,
+                 res_over: bool, timed_out: bool, oom: bool, status_raw: int | None,
+                 rusage: Any, duration_ms: float, mem_peak: int | None
+                 ) -> tuple[dict[str, Any], bytes, bytes]:
+        exit_code = sig = None
+        if status_raw is not None:
+            if os.WIFEXITED(status_raw):
+                exit_code = os.WEXITSTATUS(status_raw)
+            elif os.WIFSIGNALED(status_raw):
+                sig = os.WTERMSIG(status_raw)
+        cpu_ms = None
+        if rusage is not None:
+            cpu_ms = (rusage.ru_utime + rusage.ru_stime) * 1000
+            if mem_peak is None:
+                mem_peak = rusage.ru_maxrss * 1024
+        extra = {"exit_code": exit_code, "signal": sig, "duration_ms": duration_ms,
+                 "cpu_ms": cpu_ms, "memory_peak_bytes": mem_peak}
+        truncated = out_over
+        if out_over:
+            out += MARKER.format(limit=fmt_bytes(limits["output_bytes"])).encode()
+
+        kind, body = None, b""
+        if len(res) >= FRAME.size and not res_over:
+            kind, size = FRAME.unpack(res[:FRAME.size])
+            body = res[FRAME.size:]
+            if size != len(body):
+                kind = b"?"
+        elif res:
+            kind = b"?"
+
+        cpu_limit = float(limits["cpu_seconds"])
+        if out_over:
+            return self.report("output_limit", truncated=True, message=(
+                f"Your code printed more than {fmt_bytes(limits['output_bytes'])}; "
+                "it was stopped and the output cut."), **extra), b"", out
+        if res_over:
+            return self.report("output_limit", truncated=truncated, message=(
+                f"The result is larger than {fmt_bytes(limits['result_bytes'])}."),
+                **extra), b"", out
+        if timed_out:
+            return self.report("timeout", truncated=truncated, message=(
+                f"Wall-clock time limit of {limits['wall_seconds']:g} s exceeded: the code "
+                "was still running (an endless loop, or waiting on something?)."),
+                **extra), b"", out
+        if kind == protocol.KIND_RESULT and exit_code == 0:
+            return self.report("ok", truncated=truncated, **extra), body, out
+        if oom or kind == protocol.KIND_MEMORY:
+            return self.report("memory_limit", truncated=truncated, message=(
+                f"Memory limit of {fmt_bytes(limits['memory_bytes'])} exceeded."),
+                **extra), b"", out
+        if sig in (signal.SIGXCPU, signal.SIGKILL) and cpu_ms is not None and \
+                cpu_ms >= cpu_limit * 1000 * 0.95:
+            return self.report("timeout", truncated=truncated, message=(
+                f"CPU time limit of {cpu_limit:g} s exceeded."), **extra), b"", out
+        if sig == signal.SIGXCPU:
+            return self.report("timeout", truncated=truncated, message=(
+                f"CPU time limit of {cpu_limit:g} s exceeded."), **extra), b"", out
+        if sig == signal.SIGXFSZ:
+            return self.report("crashed", truncated=truncated, message=(
+                f"A file grew past the limit of {fmt_bytes(limits['file_size_bytes'])}."),
+                **extra), b"", out
+        tail = last_lines(out)
+        if kind == protocol.KIND_ERROR:
+            why = "The run failed inside the harness:\n" + body.decode("utf-8", "replace")[-2000:]
+        elif kind == protocol.KIND_EXIT:
+            why = (f"The code called exit() (SystemExit {body.decode('utf-8', 'replace')}) "
+                   "before the run finished.")
+        elif kind == protocol.KIND_RESULT:
+            why = "The run produced a result but did not exit cleanly."
+        elif kind == b"?":
+            why = "The run sent a malformed result (was something else written to its pipe?)."
+        elif sig is not None:
+            why = f"The run was killed by signal {sig} ({signal_name(sig)}) before finishing."
+        else:
+            why = f"The run exited with code {exit_code} before finishing."
+        if tail:
+            why += "\nLast output:\n" + tail
+        return self.report("crashed", truncated=truncated, message=why, **extra), b"", out
+
+    @staticmethod
+    def report(status: str, *, message: str = "", truncated: bool = False,
+               **extra: Any) -> dict[str, Any]:
+        base = {"exit_code": None, "signal": None, "duration_ms": 0.0, "cpu_ms": None,
+                "memory_peak_bytes": None}
+        base.update(extra)
+        return {"status": status, "message": message, "output_truncated": truncated, **base}
+
+    # -- main loop --------------------------------------------------------------------------
+    def serve(self, rfd: int, wfd: int) -> None:
+        hello = {"ready": True, "layers": self.host.layers, "refused": self.host.refused,
+                 "pid": os.getpid()}
+        if not self.host.refused:
+            try:
+                self.refill()
+            except OSError as exc:
+                self.host.refused = f"cannot start a sandboxed child: {exc}"
+            else:
+                # Prove the layers now: a child that cannot isolate refuses at startup.
+                first = self.waiting[0]
+                ready = self.read_ready(first, timeout=60.0)
+                first.ready = ready
+                if not ready.get("ok"):
+                    self.host.refused = (f"sandbox layer '{ready.get('layer')}' failed: "
+                                         f"{ready.get('error')}")
+                    self.discard(self.waiting.pop(0))
+                else:
+                    self.host.layers.update(ready.get("layers", {}))
+            hello["refused"] = self.host.refused
+            hello["layers"] = self.host.layers
+        protocol.send_message(wfd, hello)
+        if self.host.refused:
+            return
+        while True:
+            try:
+                header = protocol.recv_header(rfd)
+            except EOFError:
+                return
+            payload = protocol.read_exact(rfd, int(header["payload"]))
+            files = [(str(name), protocol.read_exact(rfd, int(size)))
+                     for name, size in header["files"]]
+            try:
+                rep, result, out = self.run(header, payload, files)
+            except Exception as exc:  # report, stay alive: the pool decides what to do
+                rep = self.report("crashed", message=f"sandbox internal error: {exc!r}")
+                result, out = b"", b""
+            rep["result"] = len(result) if rep["status"] == "ok" else None
+            rep["output"] = len(out)
+            protocol.send_message(wfd, rep, result if rep["status"] == "ok" else b"", out)
+            self.refill()  # off the critical path: the next child forks while the pool works
+
+    def shutdown(self) -> None:
+        for child in self.waiting:
+            self.discard(child)
+        self.waiting.clear()
+        self.host.cleanup()
+
+
+def last_lines(out: bytes, n: int = 8) -> str:
+    text = out.decode("utf-8", "replace").rstrip("\n")
+    return "\n".join(text.splitlines()[-n:])
+
+
+def signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return "unknown"
+
+
+def main() -> None:
+    cfg = json.loads(sys.argv[1])
+    # Die with the worker that started us (and never outlive it into a re-parented life).
+    from sandbox import sysapi
+
+    sysapi.prctl(sysapi.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if cfg.get("parent_pid") and os.getppid() != cfg["parent_pid"]:
+        sys.exit("sandbox warm parent: the worker that started it is gone")
+    # The pool's stdin/stdout are the control channel; move them off 0/1 so nothing the
+    # libraries print can corrupt the protocol, and so children never get them by accident.
+    rfd = os.dup(0)
+    wfd = os.dup(1)
+    for fd in (rfd, wfd):
+        os.set_inheritable(fd, False)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)  # stray prints from imports go to the worker's log
+    os.close(devnull)
+    for path in reversed(cfg.get("pythonpath", [])):
+        sys.path.insert(0, path)
+    # One thread: set before torch/numpy load their thread pools.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+    import importlib
+
+    for name in cfg.get("preload", ["numpy", "pandas", "torch"]):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            print(f"sandbox warm parent: cannot preload {name}: {exc}", file=sys.stderr)
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(1)
+        with contextlib.suppress(RuntimeError):
+            torch.set_num_interop_threads(1)
+    try:
+        zygote = Zygote(cfg)
+    except Exception as exc:
+        protocol.send_message(wfd, {"ready": True, "layers": {},
+                                    "refused": f"warm parent failed to start: {exc!r}"})
+        raise
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        zygote.serve(rfd, wfd)
+    except (BrokenPipeError, EOFError):
+        pass
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+    finally:
+        zygote.shutdown()
+
+
+if __name__ == "__main__":
+    main()

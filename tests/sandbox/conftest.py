@@ -1,0 +1,36 @@
+"""A real, strict sandbox pool for the tests (every layer on; we run as root here)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # harness_echo, also importable by the tests themselves
+
+from sandbox import Job, Limits, RunReport, SandboxPool  # noqa: E402
+
+HARNESS = "harness_echo:main"
+
+
+@pytest.fixture(scope="session")
+def pool() -> Iterator[SandboxPool]:
+    p = SandboxPool(harness=HARNESS, pythonpath=[str(HERE)], size=1, strict=True)
+    p.wait_ready()
+    yield p
+    p.close()
+
+
+def run(pool: SandboxPool, code: str, files: dict[str, bytes] | None = None,
+        **limits: float) -> RunReport:
+    return pool.run(Job(payload=code.encode(), files=files or {}, limits=Limits(**limits)))
+
+
+def assert_healthy(pool: SandboxPool) -> None:
+    """After any attack a normal run must still work."""
+    rep = run(pool, "import torch\nRESULT = str(float(torch.arange(4.).sum()))")
+    assert rep.status == "ok", rep
+    assert rep.result == b"6.0"

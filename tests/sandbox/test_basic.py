@@ -1,0 +1,66 @@
+"""The interface: ok runs, results, output capture, files, limits mapped to statuses."""
+
+from __future__ import annotations
+
+from conftest import assert_healthy, run
+
+from sandbox import Job, Limits, SandboxPool
+
+
+def test_ok_run_returns_result_and_output(pool: SandboxPool) -> None:
+    rep = run(pool, "import torch\nprint('hello')\nRESULT = str(torch.ones(3).sum().item())")
+    assert rep.status == "ok", rep
+    assert rep.result == b"3.0"
+    assert rep.output == "hello\n"
+    assert not rep.output_truncated
+    assert rep.exit_code == 0 and rep.signal is None
+    assert rep.duration_ms > 0
+
+
+def test_all_layers_on(pool: SandboxPool) -> None:
+    for layer in ("namespaces", "mount", "uid", "cgroup", "seccomp", "rlimits", "landlock"):
+        assert pool.layers[layer].startswith("on"), (layer, pool.layers[layer])
+
+
+def test_files_are_written_to_the_working_folder(pool: SandboxPool) -> None:
+    rep = run(pool, "import os, pandas as pd\n"
+                    "df = pd.read_csv('data/house_tiny.csv')\n"
+                    "RESULT = f'{os.getcwd()} {len(df)} {df.columns[0]}'",
+              files={"data/house_tiny.csv": b"NumRooms,Price\n3,127500\n2,106000\n"})
+    assert rep.status == "ok", rep
+    assert rep.result == b"/sandbox 2 NumRooms"
+
+
+def test_stderr_and_exceptions_reported(pool: SandboxPool) -> None:
+    rep = run(pool, "import sys\nprint('to stderr', file=sys.stderr)\nraise ValueError('boom')")
+    assert rep.status == "crashed"
+    assert "ValueError: boom" in rep.message
+    assert "to stderr" in rep.output
+
+
+def test_wall_timeout(pool: SandboxPool) -> None:
+    rep = run(pool, "import time\ntime.sleep(60)", wall_seconds=1)
+    assert rep.status == "timeout"
+    assert "Wall-clock time limit of 1 s" in rep.message
+    assert rep.duration_ms < 3000
+    assert_healthy(pool)
+
+
+def test_each_run_is_fresh(pool: SandboxPool) -> None:
+    a = run(pool, "import torch\ntorch.leaked = 1\nopen('left.txt','w').write('x')")
+    assert a.status == "ok"
+    b = run(pool, "import torch, os\nRESULT = str((hasattr(torch, 'leaked'), "
+                  "os.path.exists('left.txt')))")
+    assert b.result == b"(False, False)"
+
+
+def test_invalid_limits_rejected(pool: SandboxPool) -> None:
+    import pytest
+
+    with pytest.raises(ValueError):
+        pool.run(Job(payload=b"", limits=Limits(cpu_seconds=0)))
+
+
+def test_limits_from_dict() -> None:
+    lim = Limits.from_dict({"cpu_seconds": 2, "nonsense": 1})
+    assert lim.cpu_seconds == 2 and lim.wall_seconds == Limits().wall_seconds
