@@ -130,7 +130,7 @@ class Run:
         for i, check in enumerate(ex["checks"]):
             label = check.get("name") or check.get("call") or check.get("assert_")
             value = self.results.get(i, MISSING)
-            if value is MISSING or value is None:
+            if value is MISSING:
                 problems.append(f"{label}: missing")
                 continue
             if isinstance(value, tuple) and value[:1] == ("raised",):

@@ -1,0 +1,5 @@
+import torch
+from torch import nn
+
+X = torch.rand(2, 4, generator=torch.Generator().manual_seed(1))
+torch.manual_seed(0)

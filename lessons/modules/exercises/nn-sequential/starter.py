@@ -1,0 +1,2 @@
+net = None  # your code here
+out = None
