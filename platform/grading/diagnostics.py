@@ -1,0 +1,208 @@
+"""The diagnostic catalogue and the mapping of student-code errors onto it.
+
+Comparators (``grading.compare``) diagnose wrong results; this module diagnoses exceptions
+from the exception records the harness exports (type, message, the student's own frames,
+the packages the traceback went through, and structured facts such as NameError.name or
+the shapes of the operands on the failing line).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from grading.messages import render
+
+# Every code of the fixed catalogue (design.md), plus the ones this package adds.
+CATALOGUE: dict[str, str] = {
+    "missing-name": "a checked name is not defined",
+    "wrong-type": "e.g. a list or ndarray where a tensor was expected",
+    "method-not-called": "the value is a bound method/function (x.numel without ())",
+    "shape-mismatch": "tensor/frame shape differs",
+    "dtype-mismatch": "dtype differs (int64 vs float32…)",
+    "device-mismatch": "tensor on another device, or devices mixed in one op",
+    "wrong-value": "same shape and dtype, values differ",
+    "broadcast-shape": "the code raised a size-mismatch error while broadcasting",
+    "not-in-place": "a result went to new memory where in-place was asked",
+    "shares-memory": "a copy was asked but the result shares memory",
+    "grad-missing": ".grad is None (no backward, or requires_grad off)",
+    "grad-accumulated": ".grad equals the expected gradient plus an earlier one (or k times it)",
+    "nonscalar-backward": "backward on a non-scalar without a gradient argument",
+    "item-multi-element": ".item()/float()/int() on a tensor with more than one element",
+    "pandas-nonnumeric-mean": "mean/fillna over a frame with non-numeric columns (pandas ≥ 2)",
+    "object-array-to-tensor": "torch.tensor on an object-dtype array",
+    "missing-column": "a frame lacks an expected column (or has an unexpected one)",
+    "name-error": "NameError; the message suggests the close name",
+    "syntax-error": "SyntaxError, with the line in the student's cell",
+    "forbidden-call": "the exercise forbids a function the code uses",
+    # additions
+    "attribute-error": "AttributeError; the message suggests the close attribute name",
+}
+
+_BROADCAST = re.compile(
+    r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) "
+    r"at non-singleton dimension (\d+)"
+)
+_NUMPY_BROADCAST = re.compile(r"operands could not be broadcast together with shapes (.+)")
+_ITEM = (
+    "cannot be converted to Scalar",
+    "only one element tensors can be converted to Python scalars",
+    "only integer tensors of a single element",
+)
+_ITEM_COUNT = re.compile(r"a Tensor with (\d+) elements")
+_NONSCALAR = "grad can be implicitly created only for scalar outputs"
+_OBJECT_ARRAY = ("numpy.object_", "np.ndarray of type numpy.object")
+_DEVICE = ("Expected all tensors to be on the same device", "are on different devices")
+_DTYPE = re.compile(
+    r"expected scalar type|must have the same dtype|to have the same dtype|"
+    r"result type \w+ can't be cast|expected both vectors to have same dtype|"
+    r"expected m1 and m2 to have the same dtype",
+    re.IGNORECASE,
+)
+_SHAPES = re.compile(
+    r"shapes cannot be multiplied|size mismatch|vector \+ matrix @ vector expected|"
+    r"inconsistent tensor size|1D tensors expected|Sizes of tensors must match|"
+    r"mat1 and mat2|cannot be multiplied|Dimension out of range",
+    re.IGNORECASE,
+)
+_PANDAS_MEAN = re.compile(
+    r"Cannot perform reduction '(mean|median|std|var|sum)'|could not convert .* to numeric|"
+    r"agg function failed|unsupported operand type|Could not convert",
+    re.IGNORECASE,
+)
+
+
+def classify_error(rec: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """Map an exported exception record to a diagnostic code and message facts."""
+    etype = str(rec.get("type", ""))
+    message = str(rec.get("message", ""))
+    facts_in = rec.get("facts") or {}
+    modules = set(rec.get("modules") or [])
+    facts: dict[str, Any] = {
+        "line": rec.get("line"),
+        "type": etype,
+        "message": message,
+        "kind": "error",
+    }
+    if etype in ("SyntaxError", "IndentationError", "TabError"):
+        text = str(facts_in.get("text") or "").strip()
+        facts.update(
+            line=facts_in.get("lineno") or rec.get("line"),
+            msg=facts_in.get("msg") or message,
+            text=f"\n    {text}" if text else "",
+        )
+        return "syntax-error", facts
+    if etype == "NameError":
+        suggestions = list(facts_in.get("suggestions") or [])
+        facts.update(missing=facts_in.get("name"), suggestion=suggestions[0] if suggestions else "")
+        return "name-error", facts
+    if etype == "AttributeError" and facts_in.get("name"):
+        suggestions = list(facts_in.get("suggestions") or [])
+        facts.update(
+            missing=facts_in.get("name"),
+            obj_type=f"`{facts_in.get('obj_type', 'the object')}`",
+            suggestion=suggestions[0] if suggestions else "",
+        )
+        return "attribute-error", facts
+    if _NONSCALAR in message:
+        return "nonscalar-backward", facts
+    if any(m in message for m in _ITEM):
+        count = _ITEM_COUNT.search(message)
+        facts["count"] = f" ({count.group(1)} elements)" if count else ""
+        facts["count_zh"] = count.group(1) if count else ""
+        return "item-multi-element", facts
+    if any(m in message for m in _OBJECT_ARRAY):
+        return "object-array-to-tensor", facts
+    m = _BROADCAST.search(message)
+    if m:
+        return "broadcast-shape", _broadcast_facts(facts, facts_in, m)
+    m = _NUMPY_BROADCAST.search(message)
+    if m:
+        facts.update(operands=f"the shapes {m.group(1).strip()} ", alignment="", dim="?")
+        facts.update(size_a="?", size_b="?")
+        return "broadcast-shape", facts
+    if "pandas" in modules and etype == "TypeError" and _PANDAS_MEAN.search(message):
+        return "pandas-nonnumeric-mean", facts
+    if any(m in message for m in _DEVICE):
+        facts["variant"] = "error"
+        return "device-mismatch", facts
+    if _DTYPE.search(message):
+        facts["variant"] = "error"
+        return "dtype-mismatch", facts
+    if etype in ("RuntimeError", "ValueError", "IndexError") and _SHAPES.search(message):
+        facts["variant"] = "error"
+        ops = facts_in.get("operands") or []
+        facts["operand_shapes"] = (
+            ": "
+            + ", ".join(f"{o['left']} {_shape(o['left_shape'])}" for o in ops[:1])
+            + ", "
+            + ", ".join(f"{o['right']} {_shape(o['right_shape'])}" for o in ops[:1])
+            if ops
+            else ""
+        )
+        return "shape-mismatch", facts
+    return None, facts
+
+
+def _shape(dims: list[int]) -> str:
+    if len(dims) == 1:
+        return f"({dims[0]},)"
+    return "(" + ", ".join(map(str, dims)) + ")"
+
+
+def _broadcast_facts(facts: dict[str, Any], facts_in: dict[str, Any], m: re.Match[str]) -> dict:
+    size_a, size_b, dim = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    facts.update(size_a=size_a, size_b=size_b, dim=dim, operands="these shapes ", alignment="")
+    for op in facts_in.get("operands") or []:
+        left, right = op.get("left_shape"), op.get("right_shape")
+        if not (isinstance(left, list) and isinstance(right, list)):
+            continue
+        if _broadcast_ok(left, right):
+            continue
+        facts["operands"] = (
+            f"`{op.get('left')}` with shape {_shape(left)} and `{op.get('right')}` with "
+            f"shape {_shape(right)} "
+        )
+        facts["alignment"] = " (" + align(left, right) + ")"
+        break
+    return facts
+
+
+def _broadcast_ok(a: list[int], b: list[int]) -> bool:
+    for x, y in zip(reversed(a), reversed(b), strict=False):
+        if x != y and 1 not in (x, y):
+            return False
+    return True
+
+
+def align(a: list[int], b: list[int]) -> str:
+    """Show two shapes right-aligned: "5 × 4 against · × 5"."""
+    n = max(len(a), len(b))
+    pa = ["·"] * (n - len(a)) + [str(x) for x in a]
+    pb = ["·"] * (n - len(b)) + [str(x) for x in b]
+    return " × ".join(pa) + "  vs  " + " × ".join(pb)
+
+
+def error_view(rec: dict[str, Any], *, hidden: bool = False) -> dict[str, Any]:
+    """The verdict's ``error`` object for an exception record: trimmed traceback + diagnostic."""
+    code, facts = classify_error(rec)
+    frames = [
+        {"line": f.get("line"), "text": f.get("text", ""), "function": f.get("func", "")}
+        for f in rec.get("frames") or []
+    ]
+    messages = render("error", facts) if code is None else render(code, facts, hidden=hidden)
+    if code == "item-multi-element" and facts.get("count_zh"):
+        messages["zh-hans"] = messages["zh-hans"].replace(
+            "有多个元素", f"有 {facts['count_zh']} 个元素"
+        )
+    tb_lines = [f"  line {f['line']}: {f['text']}" for f in frames]
+    traceback_text = "\n".join([*tb_lines, f"{rec.get('type')}: {rec.get('message')}"])
+    return {
+        "type": rec.get("type"),
+        "message": rec.get("message"),
+        "line": facts.get("line"),
+        "diagnostic": code,
+        "messages": messages,
+        "traceback": traceback_text,
+        "frames": frames,
+    }

@@ -1,0 +1,617 @@
+"""Grade a submission: sandbox run → export → trusted comparison → Verdict.
+
+``grade(spec, code, pool=...)`` is the Submit path; ``run_cell`` the Run path (no checks).
+The reference solution goes through the very same pipeline; its decoded export is cached
+per (slug, grading fingerprint, device) in this process.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from grading import compare as cmp
+from grading import forbidden as forbid
+from grading import wire
+from grading.diagnostics import classify_error, error_view
+from grading.messages import render
+from grading.spec import CheckSpec, ExerciseSpec
+
+MAX_CODE_BYTES = 64 * 1024
+OUTCOMES = (
+    "passed", "failed", "error", "timeout", "memory_limit", "output_limit", "rejected",
+    "queue_unavailable", "internal_error",
+)  # fmt: skip
+_STATUS_OUTCOME = {"timeout": "timeout", "memory_limit": "memory_limit"}
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    points: float
+    max_points: float
+    diagnostic: str | None = None
+    messages: dict[str, str] = field(default_factory=dict)
+    hidden: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "points": self.points,
+            "max_points": self.max_points,
+            "diagnostic": self.diagnostic,
+            "message": self.messages.get("en", ""),
+            "messages": self.messages,
+            "hidden": self.hidden,
+        }
+
+
+@dataclass
+class Verdict:
+    exercise: str
+    outcome: str
+    score: float = 0.0
+    max_score: float = 0.0
+    checks: list[CheckResult] = field(default_factory=list)
+    stdout: str = ""
+    error: dict[str, Any] | None = None
+    duration_ms: float = 0.0
+    queue: str = "cpu"
+    output_truncated: bool = False
+    message: dict[str, str] | None = None  # outcome-level note (limits, rejections)
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+    @property
+    def diagnostics(self) -> list[str]:
+        codes = [self.error["diagnostic"]] if self.error and self.error.get("diagnostic") else []
+        codes += [c.diagnostic for c in self.checks if c.diagnostic and c.diagnostic not in codes]
+        return list(dict.fromkeys(codes))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The verdict JSON of design.md, minus ``id``/``status`` (added by the DB layer)."""
+        return {
+            "exercise": self.exercise,
+            "outcome": self.outcome,
+            "passed": self.passed,
+            "score": _round(self.score),
+            "max_score": _round(self.max_score),
+            "checks": [c.to_dict() for c in self.checks],
+            "stdout": self.stdout,
+            "error": self.error,
+            "queue": self.queue,
+            "duration_ms": round(self.duration_ms, 1),
+            # extensions
+            "diagnostics": self.diagnostics,
+            "output_truncated": self.output_truncated,
+            "message": self.message,
+        }
+
+
+@dataclass
+class RunView:
+    """What the Run button shows: output and the error, no grading."""
+
+    exercise: str
+    outcome: str  # "ok" | "error" | "timeout" | "memory_limit" | "output_limit" | "rejected" | …
+    stdout: str = ""
+    error: dict[str, Any] | None = None
+    duration_ms: float = 0.0
+    output_truncated: bool = False
+    names: dict[str, str] = field(default_factory=dict)  # checked name → short summary
+    message: dict[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exercise": self.exercise,
+            "outcome": self.outcome,
+            "stdout": self.stdout,
+            "error": self.error,
+            "duration_ms": round(self.duration_ms, 1),
+            "output_truncated": self.output_truncated,
+            "names": self.names,
+            "message": self.message,
+        }
+
+
+def _round(x: float) -> float:
+    return round(float(x), 6)
+
+
+class ReferenceError_(RuntimeError):
+    """The reference solution did not run cleanly: the exercise is broken, not the student."""
+
+
+# --------------------------------------------------------------------------- payload
+
+
+def export_names(spec: ExerciseSpec) -> tuple[list[str], list[str]]:
+    """Names to export after the cell, and names whose storage is snapshot before it."""
+    names: list[str] = []
+    snapshot: list[str] = []
+    for c in spec.checks:
+        if c.name:
+            names.append(c.name)
+            if c.storage == "unchanged":
+                snapshot.append(c.name)
+            if c.separate_from:
+                names.append(c.separate_from)
+        names.extend(c.uses)
+    return list(dict.fromkeys(names)), list(dict.fromkeys(snapshot))
+
+
+def build_payload(spec: ExerciseSpec, code: str, mode: str = "submit") -> bytes:
+    names, snapshot = export_names(spec)
+    calls = [
+        {"func": c.call, "args": list(c.args), "hidden": c.hidden} for c in spec.checks if c.call
+    ]
+    doc = {
+        "v": 1,
+        "mode": mode,
+        "seed": spec.seed,
+        "setup": spec.setup,
+        "code": code,
+        "export": names,
+        "snapshot": snapshot,
+        "calls": calls,
+        "forbidden": forbid.expand(list(spec.forbidden)) if spec.forbidden else [],
+    }
+    return json.dumps(doc).encode("utf-8")
+
+
+def _job(spec: ExerciseSpec, payload: bytes) -> Any:
+    from sandbox import Job, Limits  # imported late: grading must load without the sandbox
+
+    files = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in spec.files.items()}
+    from_dict = getattr(Limits, "from_dict", None)
+    limits = from_dict(spec.limits) if from_dict else Limits(**spec.limits)
+    return Job(payload=payload, files=files, limits=limits)
+
+
+# --------------------------------------------------------------------------- pre-checks
+
+
+def _normalise(code: str | bytes) -> tuple[str | None, dict[str, str] | None]:
+    """Return (code, None) or (None, rejection message)."""
+    raw = code if isinstance(code, bytes) else None
+    if raw is None:
+        try:
+            raw = code.encode("utf-8")  # type: ignore[union-attr]
+        except UnicodeEncodeError:
+            return None, _msg("not-utf8")
+    if len(raw) > MAX_CODE_BYTES:
+        return None, _msg("too-large", size=len(raw))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, _msg("not-utf8")
+    if "\x00" in text:
+        return None, _msg("nul")
+    return text, None
+
+
+_OUTCOME_TEXT: dict[str, dict[str, str]] = {
+    "too-large": {
+        "en": "The code is {size} bytes; the limit is 65536 bytes (64 KB).",
+        "zh-hans": "代码有 {size} 字节，超过了 65536 字节（64 KB）的上限。",
+    },
+    "not-utf8": {
+        "en": "The code is not valid UTF-8 text.",
+        "zh-hans": "代码不是有效的 UTF-8 文本。",
+    },
+    "nul": {
+        "en": "The code contains a NUL character.",
+        "zh-hans": "代码中含有 NUL 字符。",
+    },
+    "forbidden": {
+        "en": "The code uses {calls}, which this exercise does not allow.",
+        "zh-hans": "代码使用了本练习不允许的 {calls}。",
+    },
+    "limit": {"en": "{message}", "zh-hans": "{message}"},
+    "early-exit": {
+        "en": "Your code ended the process before the checks could run{how}.",
+        "zh-hans": "代码在检查运行之前结束了进程{how}。",
+    },
+    "unreadable": {
+        "en": "The results of the run could not be read: {detail}.",
+        "zh-hans": "无法读取运行结果：{detail}。",
+    },
+    "internal": {
+        "en": "The grader failed ({detail}); this is not your fault and has been reported.",
+        "zh-hans": "评分系统出错（{detail}）；这不是你的问题，已经记录。",
+    },
+}
+
+
+def _msg(key: str, **facts: Any) -> dict[str, str]:
+    from grading.messages import fill
+
+    return {lang: fill(t, facts) for lang, t in _OUTCOME_TEXT[key].items()}
+
+
+def _syntax_error(code: str) -> dict[str, Any] | None:
+    try:
+        ast.parse(code, filename="<cell>")
+    except SyntaxError as exc:
+        rec = {
+            "type": type(exc).__name__,
+            "message": str(exc.msg),
+            "line": exc.lineno,
+            "frames": [],
+            "facts": {
+                "lineno": exc.lineno,
+                "offset": exc.offset,
+                "text": (exc.text or "").rstrip("\n"),
+                "msg": exc.msg,
+            },
+        }
+        return error_view(rec)
+    except (ValueError, RecursionError, MemoryError) as exc:  # e.g. absurd nesting
+        return {
+            "type": type(exc).__name__,
+            "message": str(exc)[:500],
+            "line": None,
+            "diagnostic": "syntax-error",
+            "messages": render("syntax-error", {"line": "?", "msg": str(exc)[:200], "text": ""}),
+        }
+    return None
+
+
+def _not_graded(spec: ExerciseSpec, code: str | None, facts: dict[str, Any]) -> list[CheckResult]:
+    return [
+        CheckResult(
+            c.display, False, 0.0, c.points, code, render(code or "not-run", facts), c.hidden
+        )
+        for c in spec.checks
+    ]
+
+
+# --------------------------------------------------------------------------- reference cache
+
+_CACHE: dict[tuple[str, str, str], wire.Decoded] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def reference_key(spec: ExerciseSpec, pool: Any) -> tuple[str, str, str]:
+    version = str(getattr(spec, "version", "") or spec.grading_fingerprint())
+    return (spec.slug, version, str(getattr(pool, "device", "cpu")))
+
+
+def clear_reference_cache() -> None:
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def reference(spec: ExerciseSpec, pool: Any) -> wire.Decoded:
+    """Run (or fetch from cache) the reference solution's export."""
+    key = reference_key(spec, pool)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    report = pool.run(_job(spec, build_payload(spec, spec.solution)))
+    if report.status != "ok" or report.result is None:
+        raise ReferenceError_(f"reference run {report.status}: {report.message or report.output}")
+    decoded = wire.decode(report.result)
+    problem = (
+        decoded.extra.get("harness_error")
+        or decoded.extra.get("setup_error")
+        or decoded.extra.get("arg_errors")
+        or decoded.extra.get("error")
+    )
+    if problem:
+        raise ReferenceError_(f"reference solution failed: {_short(problem)}")
+    for i, rec in enumerate(decoded.extra.get("calls") or []):
+        if rec.get("error") or rec.get("skipped") or rec.get("not_callable"):
+            raise ReferenceError_(f"reference call #{i} failed: {_short(rec)}")
+    with _CACHE_LOCK:
+        _CACHE[key] = decoded
+    return decoded
+
+
+def _short(x: Any) -> str:
+    if isinstance(x, dict) and "type" in x:
+        return f"{x.get('type')}: {x.get('message')}"[:500]
+    return str(x)[:500]
+
+
+# --------------------------------------------------------------------------- grade
+
+
+def grade(spec: ExerciseSpec, code: str | bytes, *, pool: Any) -> Verdict:
+    """Grade ``code`` for ``spec`` with the sandbox ``pool``; never raises for student code."""
+    t0 = time.monotonic()
+    verdict = Verdict(exercise=spec.slug, outcome="internal_error", max_score=spec.max_score)
+    verdict.queue = str(getattr(pool, "queue", None) or spec.queue)
+    try:
+        _grade(spec, code, pool, verdict)
+    except ReferenceError_ as exc:
+        verdict.outcome = "internal_error"
+        verdict.message = _msg("internal", detail=str(exc))
+        verdict.checks = _not_graded(spec, None, {})
+    except Exception as exc:  # the platform's fault: report, never crash the worker
+        verdict.outcome = "internal_error"
+        verdict.message = _msg("internal", detail=f"{type(exc).__name__}: {exc}"[:300])
+    if not verdict.duration_ms:
+        verdict.duration_ms = (time.monotonic() - t0) * 1000
+    verdict.score = sum(c.points for c in verdict.checks)
+    return verdict
+
+
+def _grade(spec: ExerciseSpec, raw_code: str | bytes, pool: Any, verdict: Verdict) -> None:
+    code, rejection = _normalise(raw_code)
+    if code is None:
+        verdict.outcome = "rejected"
+        verdict.message = rejection
+        verdict.checks = _not_graded(spec, None, {})
+        return
+    syntax = _syntax_error(code)
+    if syntax is not None:
+        verdict.outcome = "error"
+        verdict.error = syntax
+        verdict.checks = _not_graded(spec, None, {})
+        return
+    violations = forbid.find(code, spec.forbidden, spec.setup) if spec.forbidden else []
+    if violations:
+        # Chosen: refuse before running (outcome "rejected"), each check fails with the
+        # forbidden-call diagnostic so the student sees why nothing was graded.
+        calls = ", ".join(dict.fromkeys(f"`{v.name}`" for v in violations))
+        first = violations[0]
+        verdict.outcome = "rejected"
+        verdict.message = _msg("forbidden", calls=calls)
+        facts = {"call": first.name, "line": first.line, "variant": "check"}
+        verdict.checks = _not_graded(spec, "forbidden-call", facts)
+        verdict.error = {
+            "type": "ForbiddenCall",
+            "message": f"{first.name} is not allowed in this exercise",
+            "line": first.line,
+            "diagnostic": "forbidden-call",
+            "messages": render("forbidden-call", {"call": first.name, "line": first.line}),
+        }
+        return
+
+    ref = reference(spec, pool)
+    report = pool.run(_job(spec, build_payload(spec, code)))
+    verdict.stdout = report.output or ""
+    verdict.output_truncated = bool(report.output_truncated)
+    verdict.duration_ms = float(report.duration_ms or 0.0)
+    if report.status != "ok" or report.result is None:
+        _limit_outcome(spec, report, verdict)
+        return
+    try:
+        got = wire.decode(report.result)
+    except wire.WireError as exc:
+        verdict.outcome = "error"
+        verdict.message = _msg("unreadable", detail=str(exc)[:200])
+        verdict.checks = _not_graded(spec, None, {})
+        return
+    if got.extra.get("harness_error") or got.extra.get("setup_error"):
+        raise RuntimeError(_short(got.extra.get("harness_error") or got.extra.get("setup_error")))
+
+    error = got.extra.get("error")
+    if error:
+        verdict.error = error_view(error)
+    verdict.checks = [_run_check(spec, c, i, ref, got) for i, c in enumerate(spec.checks)]
+    # The harness flags calls to forbidden functions that static analysis missed.
+    runtime = got.extra.get("violations") or []
+    if runtime:
+        first = runtime[0]
+        facts = {"call": first.get("name"), "line": first.get("line"), "variant": "check"}
+        for c in verdict.checks:
+            c.passed, c.points, c.diagnostic = False, 0.0, "forbidden-call"
+            c.messages = render("forbidden-call", facts)
+        if verdict.error is None:
+            verdict.error = {
+                "type": "ForbiddenCall",
+                "message": f"{first.get('name')} is not allowed in this exercise",
+                "line": first.get("line"),
+                "diagnostic": "forbidden-call",
+                "messages": render("forbidden-call", {**facts, "variant": ""}),
+            }
+    if error:
+        verdict.outcome = "error"
+    elif all(c.passed for c in verdict.checks):
+        verdict.outcome = "passed"
+    else:
+        verdict.outcome = "failed"
+
+
+def _limit_outcome(spec: ExerciseSpec, report: Any, verdict: Verdict) -> None:
+    status = report.status
+    verdict.checks = _not_graded(spec, None, {})
+    if status in ("timeout", "memory_limit", "output_limit"):
+        verdict.outcome = status
+        verdict.message = _msg("limit", message=report.message or status)
+    elif status == "refused":
+        verdict.outcome = "internal_error"
+        verdict.message = _msg("internal", detail=report.message or "sandbox refused to run")
+    elif status == "ok" and verdict.output_truncated and report.result is None:
+        verdict.outcome = "output_limit"
+        verdict.message = _msg("limit", message=report.message or "output limit")
+    else:  # crashed, or returned nothing: the student's code ended the process
+        how = ""
+        if report.exit_code is not None:
+            how = f" (exit code {report.exit_code})"
+        elif report.signal is not None:
+            how = f" (signal {report.signal})"
+        verdict.outcome = "error"
+        verdict.message = _msg("early-exit", how=how)
+        verdict.error = {
+            "type": "EarlyExit",
+            "message": report.message or "the process ended early",
+            "line": None,
+            "diagnostic": None,
+            "messages": verdict.message,
+        }
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _options(check: CheckSpec, before: Any = None) -> cmp.Options:
+    is_grad = bool(check.name and check.name.endswith(".grad"))
+    return cmp.Options(
+        rtol=check.rtol,
+        atol=check.atol,
+        values=check.values,
+        nonconstant=check.nonconstant,
+        grad=is_grad,
+        before=before,
+    )
+
+
+def _call_index(spec: ExerciseSpec, i: int) -> int:
+    return sum(1 for c in spec.checks[:i] if c.call)
+
+
+def _run_check(
+    spec: ExerciseSpec, check: CheckSpec, i: int, ref: wire.Decoded, got: wire.Decoded
+) -> CheckResult:
+    label = check.display
+    base = check.name.rsplit(".", 1)[0] if check.name and "." in check.name else (check.name or "")
+    facts: dict[str, Any] = {"name": label, "base": base}
+    if check.name:
+        before = got.values.get("before:" + check.name)
+        exp = ref.values.get(check.name, wire.MissingValue("name", check.name))
+        act = got.values.get(check.name, wire.MissingValue("name", check.name))
+        finding = cmp.compare(exp, act, _options(check, before))
+        if finding.passed and check.storage == "unchanged":
+            snaps = got.extra.get("snapshots") or {}
+            finding = cmp.storage_unchanged(act, snaps.get(check.name))
+        if finding.passed and check.separate_from:
+            other = got.values.get(check.separate_from)
+            finding = cmp.separate_storage(act, other, check.separate_from)
+    elif check.call:
+        finding = _call_finding(spec, check, _call_index(spec, i), ref, got, facts)
+    elif check.assert_:
+        finding = _assert_finding(check, got)
+    else:
+        finding = cmp.fail(None, "bad-check")
+    path = finding.facts.get("path", "")
+    all_facts = {**facts, **finding.facts, "name": label + path}
+    if finding.passed:
+        return CheckResult(label, True, check.points, check.points, None,
+                           render("passed", all_facts), check.hidden)  # fmt: skip
+    if check.message and not check.hidden:
+        messages = {lang: check.message.get(lang, check.message.get("en", "")) for lang in
+                    ("en", "zh-hans")}  # fmt: skip
+    elif finding.facts.get("kind") == "error":
+        messages = render(finding.diagnostic or "error", all_facts, hidden=check.hidden)
+    else:
+        messages = render(finding.diagnostic or "error", all_facts, hidden=check.hidden)
+    return CheckResult(label, False, 0.0, check.points, finding.diagnostic, messages, check.hidden)
+
+
+def _call_finding(
+    spec: ExerciseSpec,
+    check: CheckSpec,
+    k: int,
+    ref: wire.Decoded,
+    got: wire.Decoded,
+    facts: dict[str, Any],
+) -> cmp.Finding:
+    calls = got.extra.get("calls") or []
+    rec = calls[k] if k < len(calls) else {}
+    facts["function"] = check.call
+    result = got.values.get(f"call:{k}")
+    if rec.get("skipped"):
+        return cmp.fail("missing-name", "function", function=check.call)
+    if rec.get("not_callable"):
+        return cmp.fail(
+            "wrong-type", "not-callable", function=check.call, actual_type=cmp.type_name(result)
+        )
+    if rec.get("error"):
+        code, efacts = classify_error(rec["error"])
+        variant = efacts.get("variant", "")
+        if code is None:
+            return cmp.Finding(False, None, {**efacts, "variant": "call", "kind": "error"})
+        return cmp.Finding(False, code, {**efacts, "variant": variant, "kind": "error"})
+    return cmp.compare(ref.values.get(f"call:{k}"), result, _options(check))
+
+
+def _assert_finding(check: CheckSpec, got: wire.Decoded) -> cmp.Finding:
+    """Evaluate an instructor's expression over the student's decoded (trusted) data."""
+    env: dict[str, Any] = {"torch": torch, "np": np, "numpy": np, "math": math}
+    for name in check.uses:
+        value = got.values.get(name)
+        if isinstance(value, wire.MissingValue) or name not in got.values:
+            return cmp.fail("missing-name", "name", name=name)
+        env[name] = value
+    safe_builtins = {
+        k: __builtins__[k] if isinstance(__builtins__, dict) else getattr(__builtins__, k)
+        for k in ("abs", "all", "any", "len", "max", "min", "sum", "float", "int", "bool",
+                  "round", "range", "isinstance", "tuple", "list")
+    }  # fmt: skip
+    env["__builtins__"] = safe_builtins
+    try:
+        with torch.no_grad():
+            ok = eval(check.assert_ or "False", env)  # instructor-authored, trusted
+        if isinstance(ok, torch.Tensor):
+            ok = bool(ok.all())
+        ok = bool(ok)
+    except Exception as exc:
+        return cmp.fail("wrong-value", "assert", detail=f"{type(exc).__name__}: {exc}"[:200])
+    if ok:
+        return cmp.Finding.ok()
+    return cmp.fail("wrong-value", "assert", detail="the condition is false")
+
+
+# --------------------------------------------------------------------------- run (no grading)
+
+
+def run_cell(spec: ExerciseSpec, code: str | bytes, *, pool: Any) -> RunView:
+    """Run setup + cell in the sandbox and report output/error, without grading."""
+    view = RunView(exercise=spec.slug, outcome="internal_error")
+    text, rejection = _normalise(code)
+    if text is None:
+        view.outcome, view.message = "rejected", rejection
+        return view
+    syntax = _syntax_error(text)
+    if syntax is not None:
+        view.outcome, view.error = "error", syntax
+        return view
+    try:
+        report = pool.run(_job(spec, build_payload(spec, text, mode="run")))
+    except Exception as exc:
+        view.message = _msg("internal", detail=f"{type(exc).__name__}: {exc}"[:300])
+        return view
+    view.stdout = report.output or ""
+    view.output_truncated = bool(report.output_truncated)
+    view.duration_ms = float(report.duration_ms or 0.0)
+    if report.status != "ok" or report.result is None:
+        tmp = Verdict(exercise=spec.slug, outcome="error")
+        tmp.output_truncated = view.output_truncated
+        _limit_outcome(spec, report, tmp)
+        view.outcome, view.message, view.error = tmp.outcome, tmp.message, tmp.error
+        return view
+    try:
+        got = wire.decode(report.result)
+    except wire.WireError as exc:
+        view.outcome, view.message = "error", _msg("unreadable", detail=str(exc)[:200])
+        return view
+    if got.extra.get("harness_error") or got.extra.get("setup_error"):
+        view.message = _msg("internal", detail=_short(got.extra.get("harness_error") or
+                                                      got.extra.get("setup_error")))  # fmt: skip
+        return view
+    summary = got.extra.get("summary") or {}
+    view.names = {str(k): str(v)[:200] for k, v in summary.items()}
+    if got.extra.get("error"):
+        view.outcome, view.error = "error", error_view(got.extra["error"])
+    else:
+        view.outcome = "ok"
+    return view

@@ -1,0 +1,528 @@
+"""The in-sandbox side of grading: run setup + the student's cell, export checked names.
+
+Imported by the sandbox's warm parent before it forks, and called as ``main(payload)`` in
+the isolated child, whose stdout/stderr are already captured. It never compares anything
+and prints nothing of its own: it only turns the run into export bytes (``grading.wire``)
+for the trusted grader. Allowed imports: stdlib, torch, numpy, pandas, ``grading.wire``.
+
+Payload (JSON, built by ``grading.grader.build_payload``)::
+
+    {"v": 1, "mode": "submit" | "run", "seed": 0, "setup": "...", "code": "...",
+     "export": ["c", "x.grad"], "snapshot": ["Z"], "forbidden": ["torch.softmax"],
+     "calls": [{"func": "softmax", "args": ["torch.rand(2, 5)"], "hidden": true}]}
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import difflib
+import io
+import json
+import os
+import random
+import sys
+import traceback
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from grading import wire
+
+CELL = "<cell>"
+SETUP = "<setup>"
+MAX_MESSAGE = 2_000
+MAX_FRAMES = 20
+
+# Captured before any student code runs (see wire.py for the same idea).
+_TensorBase = torch._C.TensorBase
+_data_ptr = _TensorBase.data_ptr
+_untyped_storage = _TensorBase.untyped_storage
+_clone = _TensorBase.clone
+_no_tf = torch._C.DisableTorchFunctionSubclass
+_get_rng = torch.get_rng_state
+_set_rng = torch.set_rng_state
+_type = type
+_getattr = getattr
+
+# Methods that are safe to re-evaluate when explaining a broadcast error (no side effects).
+_SAFE_METHODS = frozenset(
+    [
+        "sum",
+        "mean",
+        "reshape",
+        "view",
+        "T",
+        "t",
+        "mT",
+        "unsqueeze",
+        "squeeze",
+        "transpose",
+        "permute",
+        "flatten",
+        "float",
+        "double",
+        "int",
+        "long",
+        "clone",
+        "detach",
+        "cumsum",
+        "exp",
+        "log",
+        "abs",
+        "pow",
+        "sqrt",
+        "max",
+        "min",
+        "prod",
+        "std",
+        "var",
+        "norm",
+        "softmax",
+        "expand",
+        "expand_as",
+        "repeat",
+        "numpy",
+        "values",
+        "to_numpy",
+        "shape",
+        "size",
+    ]
+)
+_BINARY_FUNCS = frozenset(
+    [
+        "add",
+        "sub",
+        "subtract",
+        "mul",
+        "multiply",
+        "div",
+        "divide",
+        "true_divide",
+        "matmul",
+        "mv",
+        "mm",
+        "bmm",
+        "dot",
+        "cat",
+        "concat",
+        "stack",
+        "where",
+        "maximum",
+        "minimum",
+        "pow",
+    ]
+)
+
+
+def main(payload: bytes) -> bytes:
+    """Run one job described by ``payload``; return export bytes. Never raises."""
+    try:
+        job = json.loads(payload.decode("utf-8"))
+    except Exception as exc:
+        return wire.encode({}, {"harness_error": f"bad payload: {exc}"})
+    try:
+        return _run(job)
+    except BaseException as exc:  # a harness bug must still produce a readable answer
+        return wire.encode({}, {"harness_error": f"{_type(exc).__name__}: {exc}"[:MAX_MESSAGE]})
+
+
+def _run(job: dict[str, Any]) -> bytes:
+    mode = job.get("mode", "submit")
+    seed = int(job.get("seed", 0))
+    setup = str(job.get("setup", ""))
+    code = str(job.get("code", ""))
+    exports = [str(n) for n in job.get("export", [])]
+    snapshot = [str(n) for n in job.get("snapshot", [])]
+    calls = list(job.get("calls", [])) if mode == "submit" else []
+    forbidden = [str(n) for n in job.get("forbidden", [])]
+    extra: dict[str, Any] = {"mode": mode, "error": None, "violations": [], "calls": []}
+    values: dict[str, Any] = {}
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+
+    try:
+        exec(compile(setup, SETUP, "exec"), ns)
+    except BaseException as exc:
+        extra["setup_error"] = _exception_record(exc, setup, "setup")
+        return wire.encode({}, extra)
+
+    # Facts from before the cell: storage identity (in-place checks) and earlier gradients
+    # (grad-accumulated). Keeping the objects alive stops the allocator reusing addresses.
+    keep_alive: list[Any] = []
+    snaps: dict[str, Any] = {}
+    for name in snapshot:
+        obj = _resolve(ns, name)
+        if isinstance(obj, torch.Tensor):
+            keep_alive.append(obj)
+            with _no_tf():
+                snaps[name] = {
+                    "data_ptr": int(_data_ptr(obj)),
+                    "storage_ptr": int(_untyped_storage(obj).data_ptr()),
+                }
+        else:
+            snaps[name] = None
+    extra["snapshots"] = snaps
+    for name in exports:
+        if name.endswith(".grad"):
+            before = _resolve(ns, name)
+            if isinstance(before, torch.Tensor):
+                with _no_tf():
+                    before = _clone(before)
+            values["before:" + name] = None if isinstance(before, _Missing) else before
+
+    # Call-check inputs are built now, from setup names only, so the cell cannot alter
+    # them; the global RNG state is put back so the cell draws what the lesson promises.
+    call_args: list[tuple[Any, ...] | None] = []
+    if calls:
+        rng = (_get_rng(), np.random.get_state(), random.getstate())
+        for i, call in enumerate(calls):
+            try:
+                args = tuple(eval(str(a), dict(ns)) for a in call.get("args", []))
+                call_args.append(_clone_tree(args))
+            except BaseException as exc:
+                call_args.append(None)
+                extra.setdefault("arg_errors", {})[str(i)] = _exception_record(exc, "", "args")
+        _set_rng(rng[0])
+        np.random.set_state(rng[1])
+        random.setstate(rng[2])
+
+    violations: list[dict[str, Any]] = extra["violations"]
+    restore = _install_forbidden(forbidden, violations)
+    try:
+        try:
+            compiled = compile(code, CELL, "exec")
+        except SyntaxError as exc:
+            extra["error"] = _exception_record(exc, code, "cell")
+            compiled = None
+        if compiled is not None:
+            try:
+                exec(compiled, ns)
+            except BaseException as exc:  # SystemExit/KeyboardInterrupt are errors too
+                extra["error"] = _exception_record(exc, code, "cell")
+        if mode == "run":
+            extra["summary"] = {n: _summary(_resolve(ns, n)) for n in exports}
+            return wire.encode({}, extra)
+
+        for i, call in enumerate(calls):
+            record: dict[str, Any] = {}
+            extra["calls"].append(record)
+            fn = _resolve(ns, str(call.get("func", "")))
+            args = call_args[i]
+            if isinstance(fn, _Missing) or args is None:
+                values[f"call:{i}"] = fn if isinstance(fn, _Missing) else None
+                record["skipped"] = True
+                continue
+            if not callable(fn):
+                values[f"call:{i}"] = fn
+                record["not_callable"] = True
+                continue
+            quiet = _silenced() if call.get("hidden") else contextlib.nullcontext()
+            with quiet:
+                try:
+                    values[f"call:{i}"] = fn(*args)
+                except BaseException as exc:
+                    record["error"] = _exception_record(exc, code, "call")
+    finally:
+        restore()
+
+    for name in exports:
+        values[name] = _resolve(ns, name)
+    enc = wire.Encoder()
+    nodes = {
+        k: _missing_node(v) if isinstance(v, _Missing) else enc.node(v) for k, v in values.items()
+    }
+    return enc.finish(nodes, extra)
+
+
+# --------------------------------------------------------------------------- name lookup
+
+
+class _Missing:
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason, self.detail = reason, detail
+
+
+def _missing_node(m: _Missing) -> dict[str, Any]:
+    return {"t": "missing", "reason": m.reason, "detail": m.detail[:500]}
+
+
+def _resolve(ns: dict[str, Any], dotted: str) -> Any:
+    head, *rest = dotted.split(".")
+    if head not in ns:
+        return _Missing("name", head)
+    obj = ns[head]
+    for attr in rest:
+        try:
+            obj = _getattr(obj, attr)
+        except BaseException as exc:  # student __getattr__ may raise anything
+            return _Missing("attribute", f"{attr}: {_type(exc).__name__}")
+    return obj
+
+
+def _clone_tree(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        with _no_tf():
+            return _clone(obj)
+    if _type(obj) in (tuple, list):
+        return _type(obj)(_clone_tree(v) for v in obj)
+    return obj
+
+
+def _summary(obj: Any) -> str:
+    if isinstance(obj, _Missing):
+        return "not defined"
+    cls = _type(obj)
+    if issubclass(cls, torch.Tensor):
+        with _no_tf():
+            return f"tensor {str(obj.dtype).removeprefix('torch.')} {tuple(obj.shape)} {obj.device}"
+    if issubclass(cls, np.ndarray):
+        return f"ndarray {obj.dtype} {obj.shape}"
+    return cls.__name__
+
+
+# --------------------------------------------------------------------------- forbidden calls
+
+
+def _install_forbidden(names: list[str], violations: list[dict[str, Any]]) -> Any:
+    """Wrap each forbidden callable so calling it records a violation; return an undo."""
+    undo: list[tuple[Any, str, Any]] = []
+    for dotted in names:
+        owner, attr = _owner_of(dotted)
+        if owner is None:
+            continue
+        original = _getattr(owner, attr, None)
+        if original is None:
+            continue
+
+        # A plain function set on torch.Tensor binds like a method, so args[0] is self and
+        # the original (a TensorBase method descriptor) takes it as its first argument.
+        def wrapper(*args: Any, __orig: Any = original, __name: str = dotted, **kw: Any) -> Any:
+            if len(violations) < 20:
+                violations.append({"name": __name, "line": _cell_line()})
+            return __orig(*args, **kw)
+
+        own = attr in _getattr(owner, "__dict__", {})
+        try:
+            setattr(owner, attr, wrapper)
+            undo.append((owner, attr, original if own else _ABSENT))
+        except (AttributeError, TypeError):
+            continue
+
+    def restore() -> None:
+        for owner, attr, original in reversed(undo):
+            with contextlib.suppress(AttributeError, TypeError):
+                if original is _ABSENT:
+                    delattr(owner, attr)
+                else:
+                    setattr(owner, attr, original)
+
+    return restore
+
+
+_ABSENT = object()
+
+
+def _owner_of(dotted: str) -> tuple[Any, str]:
+    parts = dotted.split(".")
+    if parts[0] == "Tensor":
+        parts = ["torch", *parts]
+    if parts[0] != "torch" or len(parts) < 2:
+        return None, ""
+    obj: Any = torch
+    for p in parts[1:-1]:
+        obj = _getattr(obj, p, None)
+        if obj is None:
+            return None, ""
+    return obj, parts[-1]
+
+
+def _cell_line() -> int | None:
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename == CELL:
+            return frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+@contextlib.contextmanager
+def _silenced() -> Iterator[None]:
+    """Drop what the student's function prints while it runs on hidden inputs."""
+    saved_py = sys.stdout, sys.stderr
+    saved_fds: list[tuple[int, int]] = []
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            saved_fds.append((fd, os.dup(fd)))
+            os.dup2(devnull, fd)
+        os.close(devnull)
+    except OSError:
+        pass
+    sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved_py
+        for fd, saved in saved_fds:
+            with contextlib.suppress(OSError):
+                os.dup2(saved, fd)
+                os.close(saved)
+
+
+# --------------------------------------------------------------------------- exceptions
+
+
+def _exception_record(exc: BaseException, source: str, where: str) -> dict[str, Any]:
+    """Describe an exception with the student's own frames and structured facts."""
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<message unavailable>"
+    rec: dict[str, Any] = {
+        "type": _type(exc).__name__,
+        "module": _type(exc).__module__,
+        "message": message[:MAX_MESSAGE],
+        "where": where,
+        "frames": [],
+        "modules": [],
+        "facts": {},
+    }
+    lines = source.splitlines()
+    filename = CELL if where != "setup" else SETUP
+    tb = exc.__traceback__
+    last_cell_frame = None
+    for frame, lineno in traceback.walk_tb(tb):
+        mod = str(frame.f_globals.get("__name__", "")).split(".")[0]
+        if mod and mod not in rec["modules"] and mod not in ("grading", "__main__"):
+            rec["modules"].append(mod)
+        if frame.f_code.co_filename == filename and len(rec["frames"]) < MAX_FRAMES:
+            text = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+            rec["frames"].append({"line": lineno, "func": frame.f_code.co_name, "text": text})
+            last_cell_frame = (frame, lineno)
+    if rec["frames"]:
+        rec["line"] = rec["frames"][-1]["line"]
+    facts = rec["facts"]
+    if isinstance(exc, SyntaxError):
+        facts.update(
+            lineno=exc.lineno,
+            offset=exc.offset,
+            text=(exc.text or "").rstrip("\n")[:500],
+            msg=str(exc.msg)[:500],
+        )
+        if exc.filename == filename:
+            rec["line"] = exc.lineno
+    elif isinstance(exc, NameError) and not isinstance(exc, UnboundLocalError):
+        name = _getattr(exc, "name", None)
+        if isinstance(name, str):
+            pool: set[str] = set(dir(builtins))
+            if last_cell_frame is not None:
+                frame = last_cell_frame[0]
+                pool |= set(frame.f_globals) | set(frame.f_locals)
+            pool |= {"torch", "np", "numpy", "pd", "pandas", "nn", "F", "math", "random"}
+            facts["name"] = name
+            facts["suggestions"] = difflib.get_close_matches(name, sorted(pool), n=3, cutoff=0.6)
+    elif isinstance(exc, AttributeError):
+        name = _getattr(exc, "name", None)
+        obj = _getattr(exc, "obj", None)
+        if isinstance(name, str):
+            facts["name"] = name
+            try:
+                choices = [a for a in dir(obj) if not a.startswith("_")][:5000]
+            except BaseException:
+                choices = []
+            facts["suggestions"] = difflib.get_close_matches(name, choices, n=3, cutoff=0.6)
+            facts["obj_type"] = (
+                obj.__name__ if isinstance(obj, types.ModuleType) else _type(obj).__name__
+            )
+    if last_cell_frame is not None and isinstance(exc, RuntimeError | ValueError | TypeError):
+        shapes = _operand_shapes(source, *last_cell_frame)
+        if shapes:
+            facts["operands"] = shapes
+    return rec
+
+
+def _operand_shapes(source: str, frame: Any, lineno: int) -> list[dict[str, Any]]:
+    """Shapes of the tensor operands on the failing line (side-effect-free parts only)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    pairs: list[tuple[ast.expr, ast.expr, str]] = []
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) != lineno:
+            continue
+        if isinstance(node, ast.BinOp):
+            pairs.append((node.left, node.right, type(node.op).__name__))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _BINARY_FUNCS
+        ):
+            target = node.func.value
+            operands = list(node.args)
+            if not (isinstance(target, ast.Name) and target.id in ("torch", "np", "numpy")):
+                operands = [target, *operands]
+            if len(operands) >= 2:
+                pairs.append((operands[0], operands[1], node.func.attr))
+    out: list[dict[str, Any]] = []
+    for left, right, op in pairs[:4]:
+        shapes = [_safe_shape(e, frame) for e in (left, right)]
+        if all(s is not None for s in shapes):
+            out.append(
+                {
+                    "op": op,
+                    "left": ast.unparse(left)[:80],
+                    "right": ast.unparse(right)[:80],
+                    "left_shape": shapes[0],
+                    "right_shape": shapes[1],
+                }
+            )
+    return out
+
+
+def _is_safe_expr(node: ast.AST) -> bool:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            if not (isinstance(sub.func, ast.Attribute) and sub.func.attr in _SAFE_METHODS):
+                return False
+        elif isinstance(sub, ast.Attribute):
+            if sub.attr.startswith("_"):
+                return False
+        elif not isinstance(
+            sub,
+            ast.Name
+            | ast.Load
+            | ast.Constant
+            | ast.Subscript
+            | ast.Slice
+            | ast.Tuple
+            | ast.keyword
+            | ast.UnaryOp
+            | ast.USub,
+        ):
+            return False
+    return True
+
+
+def _safe_shape(node: ast.expr, frame: Any) -> list[int] | None:
+    if not _is_safe_expr(node):
+        return None
+    try:
+        value = eval(compile(ast.Expression(node), CELL, "eval"), frame.f_globals, frame.f_locals)
+    except BaseException:
+        return None
+    if issubclass(_type(value), torch.Tensor | np.ndarray):
+        with _no_tf():
+            return [int(s) for s in value.shape]
+    return None

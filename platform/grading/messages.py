@@ -1,0 +1,402 @@
+"""Bilingual (English / Simplified Chinese) messages for every diagnostic.
+
+``render(code, facts)`` picks the template for ``(code, facts["variant"])`` and fills it with
+the facts a comparator or the error mapper found. Missing facts render as "?" rather than
+failing: a message must never break a verdict.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+LANGS = ("en", "zh-hans")
+
+# (code, variant) -> {lang: template}. Variant "" is the default for a code.
+TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
+    # ---- names and types
+    ("missing-name", ""): {
+        "en": "`{name}` is not defined: your cell must assign it.",
+        "zh-hans": "`{name}` 未定义：请在代码中给它赋值。",
+    },
+    ("missing-name", "name"): {
+        "en": "`{name}` is not defined: your cell must assign it.",
+        "zh-hans": "`{name}` 未定义：请在代码中给它赋值。",
+    },
+    ("missing-name", "attribute"): {
+        "en": "`{name}` could not be read ({detail}).",
+        "zh-hans": "无法读取 `{name}`（{detail}）。",
+    },
+    ("missing-name", "parameter"): {
+        "en": "`{name}` lacks the parameter(s) {detail} (unexpected: {unexpected}).",
+        "zh-hans": "`{name}` 缺少参数 {detail}（多出的参数：{unexpected}）。",
+    },
+    ("missing-name", "function"): {
+        "en": "The function `{function}` is not defined: define it with `def {function}(...)`.",
+        "zh-hans": "函数 `{function}` 未定义：请用 `def {function}(...)` 定义它。",
+    },
+    ("wrong-type", ""): {
+        "en": "`{name}` is a {actual_type} but should be a {expected_type}.",
+        "zh-hans": "`{name}` 的类型是 {actual_type}，应为 {expected_type}。",
+    },
+    ("wrong-type", "ndarray"): {
+        "en": "`{name}` is a NumPy array but should be a tensor: convert it with "
+        "torch.tensor(...) or torch.from_numpy(...).",
+        "zh-hans": "`{name}` 是 NumPy 数组，应为张量：请用 torch.tensor(...) 或 "
+        "torch.from_numpy(...) 转换。",
+    },
+    ("wrong-type", "list"): {
+        "en": "`{name}` is a Python {actual_type} but should be a tensor: build it with "
+        "torch.tensor(...).",
+        "zh-hans": "`{name}` 是 Python {actual_type}，应为张量：请用 torch.tensor(...) 创建。",
+    },
+    ("wrong-type", "tensor"): {
+        "en": "`{name}` is a tensor but should be a NumPy array: convert it with .numpy().",
+        "zh-hans": "`{name}` 是张量，应为 NumPy 数组：请用 .numpy() 转换。",
+    },
+    ("wrong-type", "none"): {
+        "en": "`{name}` is None but should be a {expected_type}.",
+        "zh-hans": "`{name}` 是 None，应为 {expected_type}。",
+    },
+    ("wrong-type", "one-element-tensor"): {
+        "en": "`{name}` is a tensor of shape {actual_shape} but should be a Python number: "
+        "use .item() (or float()/int()).",
+        "zh-hans": "`{name}` 是形状为 {actual_shape} 的张量，应为 Python 数值："
+        "请使用 .item()（或 float()/int()）。",
+    },
+    ("wrong-type", "layers"): {
+        "en": "`{name}` has the layers [{actual_layers}] but should have [{expected_layers}].",
+        "zh-hans": "`{name}` 的层是 [{actual_layers}]，应为 [{expected_layers}]。",
+    },
+    ("wrong-type", "not-callable"): {
+        "en": "`{function}` is a {actual_type}, not a function: define it with "
+        "`def {function}(...)`.",
+        "zh-hans": "`{function}` 是 {actual_type}，不是函数：请用 `def {function}(...)` 定义它。",
+    },
+    ("method-not-called", ""): {
+        "en": "`{name}` is the {kind} `{callable_name}` itself, not its result: "
+        "call it with parentheses, e.g. `x.numel()`.",
+        "zh-hans": "`{name}` 是{kind} `{callable_name}` 本身，而不是它的结果："
+        "请加上括号调用它，例如 `x.numel()`。",
+    },
+    # ---- tensors
+    ("shape-mismatch", ""): {
+        "en": "`{name}` has shape {actual_shape} but should have shape {expected_shape}.",
+        "zh-hans": "`{name}` 的形状是 {actual_shape}，应为 {expected_shape}。",
+    },
+    ("shape-mismatch", "number"): {
+        "en": "`{name}` has shape {actual_shape} but should be a single number (shape ()): "
+        "reduce over all elements.",
+        "zh-hans": "`{name}` 的形状是 {actual_shape}，应为单个数值（形状 ()）：请对所有元素求值。",
+    },
+    ("dtype-mismatch", ""): {
+        "en": "`{name}` has dtype {actual_dtype} but should have dtype {expected_dtype}.",
+        "zh-hans": "`{name}` 的数据类型是 {actual_dtype}，应为 {expected_dtype}。",
+    },
+    ("dtype-mismatch", "column"): {
+        "en": "Column `{column}` of `{name}` has dtype {actual_dtype} but should have dtype "
+        "{expected_dtype}.",
+        "zh-hans": "`{name}` 的列 `{column}` 的数据类型是 {actual_dtype}，应为 {expected_dtype}。",
+    },
+    ("device-mismatch", ""): {
+        "en": "`{name}` is on device {actual_device} but should be on {expected_device}: "
+        "move it with .to(device).",
+        "zh-hans": "`{name}` 位于设备 {actual_device}，应位于 {expected_device}：请用 .to(device) 移动。",  # noqa: E501
+    },
+    ("wrong-value", ""): {
+        "en": "`{name}` is {actual} but should be {expected}: first difference at index "
+        "{index} ({actual_at} instead of {expected_at}); {mismatched} of {total} elements "
+        "differ, max abs error {max_abs_err}.",
+        "zh-hans": "`{name}` 是 {actual}，应为 {expected}：第一个不同之处在索引 {index}"
+        "（{actual_at}，应为 {expected_at}）；{total} 个元素中有 {mismatched} 个不同，"
+        "最大绝对误差 {max_abs_err}。",
+    },
+    ("wrong-value", "number"): {
+        "en": "`{name}` is {actual} but should be {expected}.",
+        "zh-hans": "`{name}` 是 {actual}，应为 {expected}。",
+    },
+    ("wrong-value", "str"): {
+        "en": "`{name}` is {actual} but should be {expected}.",
+        "zh-hans": "`{name}` 是 {actual}，应为 {expected}。",
+    },
+    ("wrong-value", "repr"): {
+        "en": "`{name}` is {actual} but should be {expected}.",
+        "zh-hans": "`{name}` 是 {actual}，应为 {expected}。",
+    },
+    ("wrong-value", "length"): {
+        "en": "`{name}` has {actual_len} items ({actual}) but should have {expected_len} "
+        "({expected}).",
+        "zh-hans": "`{name}` 有 {actual_len} 个元素（{actual}），应有 {expected_len} 个（{expected}）。",  # noqa: E501
+    },
+    ("wrong-value", "keys"): {
+        "en": "`{name}` lacks the keys {missing} (unexpected keys: {unexpected}).",
+        "zh-hans": "`{name}` 缺少键 {missing}（多出的键：{unexpected}）。",
+    },
+    ("wrong-value", "element"): {
+        "en": "`{name}` differs first at index {index}: {actual_at} instead of {expected_at}.",
+        "zh-hans": "`{name}` 第一个不同之处在索引 {index}：{actual_at}，应为 {expected_at}。",
+    },
+    ("wrong-value", "should-be-none"): {
+        "en": "`{name}` should be None but is {actual}.",
+        "zh-hans": "`{name}` 应为 None，但它是 {actual}。",
+    },
+    ("wrong-value", "constant"): {
+        "en": "`{name}` holds the same value {value} everywhere, but it should be drawn at random.",
+        "zh-hans": "`{name}` 的所有元素都是同一个值 {value}，但它应当是随机抽取的。",
+    },
+    ("wrong-value", "requires-grad"): {
+        "en": "`{name}` has the right values but still requires grad, so it is still part of "
+        "the autograd graph: take it out with .detach().",
+        "zh-hans": "`{name}` 的值正确，但它仍然 requires_grad，仍在计算图中："
+        "请用 .detach() 将它分离出来。",
+    },
+    ("wrong-value", "nan-rows"): {
+        "en": "Column `{column}` of `{name}` holds NaN in rows {actual_rows} but should hold "
+        "NaN in rows {expected_rows}.",
+        "zh-hans": "`{name}` 的列 `{column}` 在第 {actual_rows} 行为 NaN，应在第 {expected_rows} 行为 NaN。",  # noqa: E501
+    },
+    ("wrong-value", "column"): {
+        "en": "Column `{column}` of `{name}` differs first at row {row}: {actual_at} instead "
+        "of {expected_at} (max abs error {max_abs_err}).",
+        "zh-hans": "`{name}` 的列 `{column}` 第一个不同之处在第 {row} 行：{actual_at}，"
+        "应为 {expected_at}（最大绝对误差 {max_abs_err}）。",
+    },
+    ("wrong-value", "index"): {
+        "en": "The index (row labels) of `{name}` differs first at row {row}: {actual_at} "
+        "instead of {expected_at}.",
+        "zh-hans": "`{name}` 的索引（行标签）第一个不同之处在第 {row} 行：{actual_at}，应为 {expected_at}。",  # noqa: E501
+    },
+    ("wrong-value", "too-large"): {
+        "en": "`{name}` is too large to be compared.",
+        "zh-hans": "`{name}` 太大，无法比较。",
+    },
+    ("wrong-value", "assert"): {
+        "en": "`{name}` does not hold: {detail}.",
+        "zh-hans": "条件 `{name}` 不成立：{detail}。",
+    },
+    # ---- memory
+    ("not-in-place", ""): {
+        "en": "`{name}` now lives in new memory: the result went to a new tensor instead of "
+        "the existing one. Write into it in place: `{name}[:] = ...`, `{name} += ...` or "
+        "`torch.add(..., out={name})`.",
+        "zh-hans": "`{name}` 现在位于新的内存中：结果被写入了一个新张量，而不是原有的张量。"
+        "请原地写入：`{name}[:] = ...`、`{name} += ...` 或 `torch.add(..., out={name})`。",
+    },
+    ("shares-memory", ""): {
+        "en": "`{name}` shares memory with `{other}`: it is the same data, not a copy, so "
+        "changing one changes the other. Make a copy with `{other}.clone()`.",
+        "zh-hans": "`{name}` 与 `{other}` 共享内存：它们是同一份数据而不是副本，修改一个会影响另一个。"  # noqa: E501
+        "请用 `{other}.clone()` 复制。",
+    },
+    # ---- autograd
+    ("grad-missing", ""): {
+        "en": "`{name}` is None: no gradient was computed. Call .backward() on the result "
+        "(and create `{base}` with requires_grad=True).",
+        "zh-hans": "`{name}` 是 None：没有计算梯度。请对结果调用 .backward()"
+        "（并在创建 `{base}` 时设置 requires_grad=True）。",
+    },
+    ("grad-accumulated", "times"): {
+        "en": "`{name}` is {actual} but should be {expected}: it is {times} times the "
+        "expected gradient, because backward ran {times} times and gradients add up. Run "
+        "backward once, or clear the gradient with `{base}.grad.zero_()` in between.",
+        "zh-hans": "`{name}` 是 {actual}，应为 {expected}：它是正确梯度的 {times} 倍，"
+        "因为 backward 运行了 {times} 次，梯度会累加。请只运行一次 backward，"
+        "或在两次之间用 `{base}.grad.zero_()` 清零。",
+    },
+    ("grad-accumulated", "plus-earlier"): {
+        "en": "`{name}` is {actual} but should be {expected}: it still holds the gradient "
+        "from the earlier backward ({earlier}), because gradients add up. Clear it with "
+        "`{base}.grad.zero_()` before calling backward.",
+        "zh-hans": "`{name}` 是 {actual}，应为 {expected}：它仍然包含之前 backward 留下的梯度"
+        "（{earlier}），因为梯度会累加。请在调用 backward 之前用 `{base}.grad.zero_()` 清零。",
+    },
+    ("grad-accumulated", "times-plus-earlier"): {
+        "en": "`{name}` is {actual} but should be {expected}: it is {times} times the "
+        "expected gradient plus the earlier one ({earlier}). Clear it with "
+        "`{base}.grad.zero_()` and run backward once.",
+        "zh-hans": "`{name}` 是 {actual}，应为 {expected}：它是正确梯度的 {times} 倍再加上之前的梯度"  # noqa: E501
+        "（{earlier}）。请用 `{base}.grad.zero_()` 清零，并只运行一次 backward。",
+    },
+    # ---- errors raised by the student's code
+    ("broadcast-shape", ""): {
+        "en": "Line {line}: {operands}cannot be broadcast together. Broadcasting lines the "
+        "shapes up from the right{alignment}; at dimension {dim} the sizes are {size_a} and "
+        "{size_b}, and one of them would have to be 1. Tip: keep a reduced axis with "
+        "keepdim=True (e.g. A.sum(axis=1, keepdim=True)).",
+        "zh-hans": "第 {line} 行：{operands}无法广播。广播从最右边的维度开始对齐形状{alignment}；"
+        "在第 {dim} 维上大小分别是 {size_a} 和 {size_b}，其中之一必须为 1。提示：求和时用 "
+        "keepdim=True 保留该维度（例如 A.sum(axis=1, keepdim=True)）。",
+    },
+    ("name-error", ""): {
+        "en": "Line {line}: the name `{missing}` is not defined.{suggest}",
+        "zh-hans": "第 {line} 行：名称 `{missing}` 未定义。{suggest}",
+    },
+    ("attribute-error", ""): {
+        "en": "Line {line}: {obj_type} has no attribute `{missing}`.{suggest}",
+        "zh-hans": "第 {line} 行：{obj_type} 没有属性 `{missing}`。{suggest}",
+    },
+    ("syntax-error", ""): {
+        "en": "Line {line}: syntax error: {msg}.{text}",
+        "zh-hans": "第 {line} 行：语法错误：{msg}。{text}",
+    },
+    ("item-multi-element", ""): {
+        "en": "Line {line}: .item(), float() and int() need a tensor with exactly one "
+        "element, but this tensor has more{count}. Pick one element first (t[0]) or reduce "
+        "it (t.sum()).",
+        "zh-hans": "第 {line} 行：.item()、float() 和 int() 只能用于只有一个元素的张量，"
+        "但这个张量有多个元素{count}。请先取出一个元素（t[0]）或先归约（t.sum()）。",
+    },
+    ("nonscalar-backward", ""): {
+        "en": "Line {line}: backward() without an argument only works on a scalar (a "
+        "one-element result), and this result has several elements. Reduce it first, "
+        "e.g. `y.sum().backward()`, or pass a gradient: `y.backward(torch.ones_like(y))`.",
+        "zh-hans": "第 {line} 行：不带参数的 backward() 只能用于标量（只有一个元素的结果），"
+        "而这个结果有多个元素。请先归约，例如 `y.sum().backward()`，"
+        "或传入梯度：`y.backward(torch.ones_like(y))`。",
+    },
+    ("pandas-nonnumeric-mean", ""): {
+        "en": "Line {line}: the frame has a non-numeric column (text such as 'Pave'), and "
+        "since pandas 2 mean() and friends no longer skip such columns. Use "
+        "`inputs.mean(numeric_only=True)`, e.g. `inputs.fillna(inputs.mean(numeric_only=True))`.",
+        "zh-hans": "第 {line} 行：数据框中有非数值列（例如文本 'Pave'），从 pandas 2 起 mean() "
+        "等函数不再自动跳过这些列。请使用 `inputs.mean(numeric_only=True)`，"
+        "例如 `inputs.fillna(inputs.mean(numeric_only=True))`。",
+    },
+    ("object-array-to-tensor", ""): {
+        "en": "Line {line}: torch.tensor cannot convert a NumPy array of dtype object, which "
+        "is what .values gives for a frame with mixed column types (such as the bool columns "
+        "from get_dummies). Convert to numbers first: "
+        "`torch.tensor(inputs.to_numpy(dtype=float))`.",
+        "zh-hans": "第 {line} 行：torch.tensor 无法转换 dtype 为 object 的 NumPy 数组；"
+        "当数据框的列类型不一致时（例如 get_dummies 生成的 bool 列），.values 得到的就是这种数组。"
+        "请先转换为数值：`torch.tensor(inputs.to_numpy(dtype=float))`。",
+    },
+    ("device-mismatch", "error"): {
+        "en": "Line {line}: the tensors in this operation are on different devices. Move "
+        "them to one device with .to(device) first. ({message})",
+        "zh-hans": "第 {line} 行：这个运算中的张量位于不同的设备上。请先用 .to(device) "
+        "把它们移到同一设备。（{message}）",
+    },
+    ("dtype-mismatch", "error"): {
+        "en": "Line {line}: the operation mixes dtypes. Convert one operand with .float() or "
+        ".to(dtype) first. ({message})",
+        "zh-hans": "第 {line} 行：这个运算混用了不同的数据类型。请先用 .float() 或 .to(dtype) "
+        "转换其中一个操作数。（{message}）",
+    },
+    ("shape-mismatch", "error"): {
+        "en": "Line {line}: the shapes do not fit this operation{operand_shapes}. ({message})",
+        "zh-hans": "第 {line} 行：形状不符合这个运算的要求{operand_shapes}。（{message}）",
+    },
+    ("forbidden-call", ""): {
+        "en": "Line {line}: `{call}` is not allowed in this exercise: the point is to write "
+        "it yourself from basic operations.",
+        "zh-hans": "第 {line} 行：本练习不允许使用 `{call}`：练习的目的是用基本运算自己实现它。",
+    },
+    ("forbidden-call", "check"): {
+        "en": "Not graded: the code uses `{call}`, which this exercise does not allow.",
+        "zh-hans": "未评分：代码使用了本练习不允许的 `{call}`。",
+    },
+    # ---- generic
+    ("error", ""): {
+        "en": "Line {line}: {type}: {message}",
+        "zh-hans": "第 {line} 行：{type}：{message}",
+    },
+    ("error", "call"): {
+        "en": "`{name}` raised {type}: {message}",
+        "zh-hans": "`{name}` 引发了 {type}：{message}",
+    },
+    ("not-run", ""): {
+        "en": "Not checked: the cell did not run to the end.",
+        "zh-hans": "未检查：代码没有运行完。",
+    },
+    ("passed", ""): {"en": "`{name}` is correct.", "zh-hans": "`{name}` 正确。"},
+}
+
+# Hidden checks: inputs and expected values are never shown, only what kind of mistake.
+HIDDEN: dict[str, dict[str, str]] = {
+    "shape-mismatch": {
+        "en": "`{name}` (hidden input): the result has the wrong shape.",
+        "zh-hans": "`{name}`（隐藏输入）：结果的形状不对。",
+    },
+    "dtype-mismatch": {
+        "en": "`{name}` (hidden input): the result has the wrong dtype.",
+        "zh-hans": "`{name}`（隐藏输入）：结果的数据类型不对。",
+    },
+    "wrong-value": {
+        "en": "`{name}` (hidden input): the result has wrong values.",
+        "zh-hans": "`{name}`（隐藏输入）：结果的数值不对。",
+    },
+    "": {
+        "en": "`{name}` (hidden input): the result is not right ({diagnostic}).",
+        "zh-hans": "`{name}`（隐藏输入）：结果不正确（{diagnostic}）。",
+    },
+    "error": {
+        "en": "`{name}` (hidden input) raised {type} (line {line} of your cell).",
+        "zh-hans": "`{name}`（隐藏输入）引发了 {type}（代码第 {line} 行）。",
+    },
+}
+
+# Short notes appended to a message when a fact calls for it.
+NOTES: dict[str, dict[str, str]] = {
+    "detach": {
+        "en": " It still requires grad: if it should be a constant, use .detach().",
+        "zh-hans": " 它仍然 requires_grad：如果它应当是常量，请使用 .detach()。",
+    },
+    "suggest": {"en": " Did you mean `{suggestion}`?", "zh-hans": "你是不是想写 `{suggestion}`？"},
+    "method-kind": {"en": "", "zh-hans": ""},
+}
+
+KIND_NAMES = {
+    "builtin": {"en": "method", "zh-hans": "方法"},
+    "bound method": {"en": "method", "zh-hans": "方法"},
+    "function": {"en": "function", "zh-hans": "函数"},
+    "class": {"en": "class", "zh-hans": "类"},
+    "callable": {"en": "callable", "zh-hans": "可调用对象"},
+}
+
+
+class _Facts(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+_FMT = string.Formatter()
+
+
+def fill(template: str, facts: dict[str, Any]) -> str:
+    return _FMT.vformat(template, (), _Facts({k: _s(v) for k, v in facts.items()}))
+
+
+def _s(v: Any) -> str:
+    return "?" if v is None else str(v)
+
+
+def render(code: str, facts: dict[str, Any], *, hidden: bool = False) -> dict[str, str]:
+    """Return ``{"en": ..., "zh-hans": ...}`` for a diagnostic (or "error"/"passed")."""
+    variant = str(facts.get("variant", ""))
+    out: dict[str, str] = {}
+    if hidden and code != "passed":
+        key = "error" if facts.get("kind") == "error" else code
+        table = HIDDEN.get(key, HIDDEN[""])
+        safe = {
+            "name": facts.get("name"),
+            "diagnostic": code,
+            "type": facts.get("type"),
+            "line": facts.get("line"),
+        }
+        return {lang: fill(table[lang], safe) for lang in LANGS}
+    table = TEMPLATES.get((code, variant)) or TEMPLATES.get((code, "")) or TEMPLATES[("error", "")]
+    for lang in LANGS:
+        local = dict(facts)
+        if code == "method-not-called":
+            kind = str(facts.get("kind") or variant)
+            local["kind"] = KIND_NAMES.get(kind, KIND_NAMES["callable"])[lang]
+        if "suggestion" in facts and facts.get("suggestion"):
+            local["suggest"] = fill(NOTES["suggest"][lang], facts)
+        else:
+            local.setdefault("suggest", "")
+        text = fill(table[lang], local)
+        if facts.get("requires_grad") is True and code == "wrong-value" and variant == "":
+            text += NOTES["detach"][lang]
+        out[lang] = text
+    return out
