@@ -1,0 +1,1 @@
+n = torch.cuda.device_count()

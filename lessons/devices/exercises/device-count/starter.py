@@ -1,0 +1,1 @@
+n = None  # your code here

@@ -1,0 +1,3 @@
+X = torch.ones(2, 3, device="cuda")
+Y = Y.cuda()
+Z = X + Y

@@ -1,0 +1,3 @@
+X = None  # your code here
+# move Y to the GPU here
+Z = None

@@ -1,0 +1,6 @@
+def try_gpu(i=0):
+    # your code here
+    return None
+
+
+X = None
