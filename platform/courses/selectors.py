@@ -39,3 +39,26 @@ def lessons_with_progress(user: Any) -> list[dict[str, Any]]:
         done = sum(1 for i in ids if i in passed)
         result.append({"lesson": lesson, "total": len(ids), "done": done})
     return result
+
+
+def attempts_by_exercise(
+    user: Any, exercises: list[Exercise], per_exercise: int = 20
+) -> dict[int, list[dict[str, Any]]]:
+    """The user's graded-or-pending Submit attempts per exercise id, newest first, with code
+    (their own code only: this feeds the history list and its "restore" buttons)."""
+    rows = (
+        Submission.objects.filter(user=user, exercise__in=exercises, kind=Submission.Kind.SUBMIT)
+        .order_by("-created_at")
+        .values("id", "exercise_id", "status", "outcome", "score", "max_score", "created_at",
+                "code")
+    )
+    result: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        bucket = result.setdefault(row["exercise_id"], [])
+        if len(bucket) < per_exercise:
+            bucket.append({
+                "id": row["id"], "status": row["status"], "outcome": row["outcome"],
+                "score": row["score"], "max_score": row["max_score"],
+                "created_at": row["created_at"].isoformat(), "code": row["code"],
+            })
+    return result

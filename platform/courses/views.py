@@ -1,45 +1,62 @@
+"""The student's pages: the course index with progress, and a lesson with its exercise cells."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from courses.models import Exercise, Lesson, pick_language
-from courses.rendering import render_markdown, render_prose
-from courses.selectors import best_scores, lessons_with_progress, passed_exercise_ids
-
-
-def _lang() -> str:
-    return "zh-hans" if (get_language() or "en").startswith("zh") else "en"
+from courses.rendering import highlight_python, render_markdown, render_prose, strip_title
+from courses.selectors import (
+    attempts_by_exercise,
+    best_scores,
+    lessons_with_progress,
+    passed_exercise_ids,
+)
+from drafts.models import Draft
+from drafts.preferences import page_language, use_preferred_language
 
 
 @login_required
+@use_preferred_language
 def course_index(request: HttpRequest) -> HttpResponse:
-    lang = _lang()
+    lang = page_language()
     rows = [
         {**row, "title": pick_language(row["lesson"].title, lang),
-         "summary": pick_language(row["lesson"].summary, lang)}
+         "summary": pick_language(row["lesson"].summary, lang),
+         "complete": row["total"] > 0 and row["done"] == row["total"]}
         for row in lessons_with_progress(request.user)
     ]
     return render(request, "courses/index.html", {"rows": rows})
 
 
 @login_required
+@use_preferred_language
 def lesson_page(request: HttpRequest, slug: str) -> HttpResponse:
     lesson = Lesson.objects.filter(slug=slug).first()
     if lesson is None:
         raise Http404(f"There is no lesson {slug!r}.")
-    lang = _lang()
+    lang = page_language()
     exercises = {
         e.slug: e
         for e in Exercise.objects.filter(lesson=lesson, current_version__isnull=False)
         .select_related("current_version")
     }
-    passed = passed_exercise_ids(request.user)
-    best = best_scores(request.user, list(exercises.values()))
-    blocks, toc = render_prose(pick_language(lesson.prose, lang))
-    items = []
+    ex_list = list(exercises.values())
+    state = {
+        "passed": passed_exercise_ids(request.user),
+        "best": best_scores(request.user, ex_list),
+        "attempts": attempts_by_exercise(request.user, ex_list),
+        "drafts": {d.exercise_id: d for d in Draft.objects.filter(
+            user=request.user, exercise__in=ex_list)},
+    }
+    blocks, _toc = render_prose(strip_title(pick_language(lesson.prose, lang)))
+    items: list[dict[str, Any]] = []
+    toc: list[dict[str, Any]] = []
     placed = set()
     for block in blocks:
         if block.kind == "exercise":
@@ -47,32 +64,111 @@ def lesson_page(request: HttpRequest, slug: str) -> HttpResponse:
             if exercise is None:
                 continue
             placed.add(exercise.slug)
-            items.append(_exercise_item(exercise, lang, passed, best))
+            items.append(_exercise_item(exercise, lang, state))
         else:
             items.append({"kind": "html", "html": block.value})
+            toc += [{"id": i, "title": t, "exercise": False} for i, t in block.headings]
+            continue
+        toc.append(_toc_entry(items[-1]))
     for slug_, exercise in exercises.items():  # exercises the prose forgot still get a cell
         if slug_ not in placed:
-            items.append(_exercise_item(exercise, lang, passed, best))
+            items.append(_exercise_item(exercise, lang, state))
+            toc.append(_toc_entry(items[-1]))
     lessons = list(Lesson.objects.all())
     index = [x.pk for x in lessons].index(lesson.pk)
+    previous = lessons[index - 1] if index > 0 else None
+    following = lessons[index + 1] if index + 1 < len(lessons) else None
+    cells = [i for i in items if i["kind"] == "exercise"]
     context = {
         "lesson": lesson,
         "title": pick_language(lesson.title, lang),
         "items": items,
         "toc": toc,
-        "previous": lessons[index - 1] if index > 0 else None,
-        "next": lessons[index + 1] if index + 1 < len(lessons) else None,
+        "done": sum(1 for c in cells if c["passed"]),
+        "total": len(cells),
+        "previous": previous,
+        "previous_title": pick_language(previous.title, lang) if previous else "",
+        "next": following,
+        "next_title": pick_language(following.title, lang) if following else "",
+        "ui": ui_strings(),
+        "page_lang": lang,
     }
     return render(request, "courses/lesson.html", context)
 
 
-def _exercise_item(exercise: Exercise, lang: str, passed: set[int], best: dict[int, float]) -> dict:
+def _toc_entry(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": f"exercise-{item['data']['slug']}",
+        "title": item["data"]["title"],
+        "exercise": True,
+        "passed": item["passed"],
+    }
+
+
+def _exercise_item(exercise: Exercise, lang: str, state: dict[str, Any]) -> dict[str, Any]:
     data = exercise.public_data(lang)
+    draft = state["drafts"].get(exercise.id)
+    hints = [pick_language(dict(h), lang).strip() for h in exercise.spec.hints]
+    shown = min(draft.hints_shown, len(hints)) if draft else 0
     return {
         "kind": "exercise",
         "exercise": exercise,
         "data": data,
         "prompt_html": render_markdown(data["prompt"]),
-        "passed": exercise.id in passed,
-        "best": best.get(exercise.id),
+        "setup_html": highlight_python(data["setup"]) if data["setup"].strip() else "",
+        "passed": exercise.id in state["passed"],
+        "best": state["best"].get(exercise.id),
+        # The editor opens on the saved draft, else on the starter code.
+        "code": draft.code if draft is not None else data["starter"],
+        "draft_saved_at": draft.updated_at.isoformat() if draft is not None else "",
+        "attempts": state["attempts"].get(exercise.id, []),
+        # Read by lesson.js through json_script (no inline script, CSP-safe).
+        "state_id": f"cell-{exercise.slug}",
+        "state": {
+            "attempts": state["attempts"].get(exercise.id, []),
+            "hints": hints[:shown],
+            "hint_count": len(hints),
+        },
+    }
+
+
+def ui_strings() -> dict[str, str]:
+    """Every text the lesson script shows, in the page language (passed via json_script)."""
+    return {
+        "passed": _("Passed"),
+        "failed": _("Failed"),
+        "error": _("Error"),
+        "timeout": _("Time limit"),
+        "memory_limit": _("Memory limit"),
+        "output_limit": _("Output limit"),
+        "rejected": _("Rejected"),
+        "queue_unavailable": _("No worker available"),
+        "internal_error": _("Internal error"),
+        "ran": _("Ran"),
+        "sending": _("Sending…"),
+        "queued": _("Queued…"),
+        "queued_position": _("Queued, position %(position)s…"),
+        "running": _("Running…"),
+        "done": _("Done"),
+        "score": _("Score"),
+        "checks": _("Checks"),
+        "expected": _("Expected"),
+        "actual": _("Your value"),
+        "output": _("Output"),
+        "no_output": _("(no output)"),
+        "values": _("Values"),
+        "traceback": _("Traceback"),
+        "line": _("Line %(line)s"),
+        "could_not_send": _("Could not send your code: %(message)s"),
+        "saved": _("Draft saved"),
+        "saved_locally": _("Saved in this browser; not yet on the server"),
+        "restore": _("Restore"),
+        "restored": _("Attempt restored into the editor (Ctrl-Z brings your text back)."),
+        "no_attempts": _("No attempts yet."),
+        "hint_button": _("Show a hint (%(next)s of %(count)s)"),
+        "no_more_hints": _("No more hints"),
+        "pending": _("pending"),
+        "run_result": _("Run result (not graded)"),
+        "shape": _("shape"),
+        "dtype": _("dtype"),
     }
