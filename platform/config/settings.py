@@ -14,12 +14,20 @@ VAR_DIR = BASE_DIR / "var"  # local state (SQLite database, logs); ignored by gi
 VAR_DIR.mkdir(exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+if not DEBUG:
+    # Production: every secret and address comes from the environment; say all that is missing
+    # at once, before anything starts (docs/deploy.md lists them).
+    from config.security import production_problems
+
+    _problems = production_problems()
+    if _problems:
+        raise ImproperlyConfigured(
+            "DJANGO_DEBUG is off (production), but:\n  - " + "\n  - ".join(_problems)
+            + "\nSee docs/deploy.md, section 'Environment'."
+        )
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or "dev-only-insecure-key-do-not-use-in-production"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -37,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.SecurityHeadersMiddleware",  # CSP, Permissions-Policy, COOP
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -109,9 +118,24 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+CSRF_COOKIE_HTTPONLY = False  # the page's fetch() reads it to send X-CSRFToken
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_SECONDS", 14 * 24 * 3600)
+CONTENT_SECURITY_POLICY: dict[str, str] = {}  # overrides of config.security.DEFAULT_CSP
+TRUSTED_PROXY_HEADER = env_str("DJANGO_TRUSTED_PROXY_HEADER", "")  # e.g. HTTP_X_FORWARDED_FOR
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", False)  # usually the proxy's job
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0)
+    if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Hashed, compressed static files served by WhiteNoise (run collectstatic when deploying).
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {
+            "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        },
+    }
 
 # --- The course -------------------------------------------------------------------------
 LESSONS_DIR = Path(env_str("LESSONS_DIR", str(BASE_DIR / "lessons")))
