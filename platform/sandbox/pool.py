@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import queue
 import select
@@ -30,6 +29,14 @@ GPU_ENV_PASS = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "CUDA_MODULE_L
                 "LD_LIBRARY_PATH")
 
 
+def check_file_name(name: str) -> None:
+    """Exercise files land in the working folder: relative, no '..', no oddities."""
+    parts = Path(name).parts
+    if (not name or Path(name).is_absolute() or ".." in parts or "\0" in name
+            or len(name) > 255):
+        raise ValueError(f"bad exercise file name {name!r}")
+
+
 class _WarmParent:
     """One warm parent process and its control pipes."""
 
@@ -38,11 +45,14 @@ class _WarmParent:
         env = dict(BASE_ENV)
         if cfg["device"] == "gpu":
             env.update({k: os.environ[k] for k in GPU_ENV_PASS if k in os.environ})
-        code = "import sys; sys.path.insert(0, sys.argv[2]); import sandbox.zygote as z; z.main()"
+        code = "import sys; sys.path.insert(0, sys.argv[1]); import sandbox.zygote as z; z.main()"
+        # The configuration goes over the pipe, not argv: a run's /proc/1/cmdline is ours.
         self.proc = subprocess.Popen(
-            [python, "-I", "-c", code, json.dumps(cfg), PLATFORM_DIR],
+            [python, "-I", "-c", code, PLATFORM_DIR],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
             start_new_session=True, cwd="/")
+        assert self.proc.stdin is not None
+        protocol.send_message(self.proc.stdin.fileno(), cfg)
         self.hello: dict[str, Any] | None = None
 
     def wait_ready(self) -> dict[str, Any]:
@@ -66,6 +76,10 @@ class _WarmParent:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         limits = job.limits.validated()
         files = list(job.files.items())
+        for name, data in files:
+            check_file_name(name)
+            if not isinstance(data, bytes):
+                raise TypeError(f"exercise file {name!r} must be bytes")
         header = {"limits": limits.to_dict(), "payload": len(job.payload),
                   "files": [[name, len(data)] for name, data in files]}
         wfd = self.proc.stdin.fileno()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,11 @@ sys.path.insert(0, str(HERE))  # harness_echo, also importable by the tests them
 from sandbox import Job, Limits, RunReport, SandboxPool  # noqa: E402
 
 HARNESS = "harness_echo:main"
+# Secrets of the worker process: they must never be reachable from a run.
+CANARY = "canary-5c1f0e9a7b3d4e2f"
+os.environ["SANDBOX_TEST_CANARY"] = CANARY
+os.environ["DJANGO_SECRET_KEY"] = CANARY + "-secret-key"
+WORKER_HEAP_SECRET = {"REDIS_URL": "redis://:" + CANARY + "@localhost:6379/0"}
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +40,23 @@ def assert_healthy(pool: SandboxPool) -> None:
     rep = run(pool, "import torch\nRESULT = str(float(torch.arange(4.).sum()))")
     assert rep.status == "ok", rep
     assert rep.result == b"6.0"
+
+
+def sandbox_processes() -> list[str]:
+    """Processes on the host that run as a sandbox uid (there must be none between runs)."""
+    from sandbox.isolation import UID_BASE
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as fh:
+                for line in fh:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) >= UID_BASE:
+                            found.append(entry)
+                        break
+        except OSError:
+            continue
+    return found
