@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import time
 from dataclasses import dataclass
 from functools import cache
 
@@ -48,41 +47,45 @@ def _client() -> redis.Redis:
 
 
 def _key(scope: str, ident: str, rate: Rate) -> str:
-    window = int(time.time()) // rate.seconds
     digest = hashlib.sha256(ident.encode("utf-8", "surrogateescape")).hexdigest()[:24]
-    return f"{_PREFIX}{scope}:{digest}:{window}"
-
-
-def _retry_after(rate: Rate) -> int:
-    return max(1, rate.seconds - int(time.time()) % rate.seconds)
+    return f"{_PREFIX}{scope}:{rate.seconds}:{digest}"
 
 
 def hit(scope: str, ident: str, rate: Rate) -> Decision:
-    """Count one event; say whether it is within the rate."""
+    """Count one event; say whether it is within the rate.
+
+    The window opens at the first event and lasts `rate.seconds` (the key's time to live),
+    so Retry-After is exact and there is no burst at a clock-aligned window edge.
+    """
     key = _key(scope, ident, rate)
     try:
-        pipe = _client().pipeline()
+        pipe = _client().pipeline()  # MULTI/EXEC: the three commands run as one
+        pipe.set(key, 0, ex=rate.seconds, nx=True)
         pipe.incr(key)
-        pipe.expire(key, rate.seconds + 1)
-        used = int(pipe.execute()[0])
+        pipe.ttl(key)
+        _, used, ttl = pipe.execute()
     except redis.RedisError as exc:
         log.warning("rate limiter unavailable (%s): allowing", exc)
         return Decision(True, 0, 0)
-    if used > rate.count:
-        return Decision(False, _retry_after(rate), used)
-    return Decision(True, 0, used)
+    if int(used) > rate.count:
+        return Decision(False, max(1, int(ttl)), int(used))
+    return Decision(True, 0, int(used))
 
 
 def peek(scope: str, ident: str, rate: Rate) -> Decision:
     """Whether the next event would still be allowed, without counting one."""
+    key = _key(scope, ident, rate)
     try:
-        used = int(_client().get(_key(scope, ident, rate)) or 0)
+        pipe = _client().pipeline()
+        pipe.get(key)
+        pipe.ttl(key)
+        used, ttl = pipe.execute()
     except redis.RedisError as exc:
         log.warning("rate limiter unavailable (%s): allowing", exc)
         return Decision(True, 0, 0)
-    if used >= rate.count:
-        return Decision(False, _retry_after(rate), used)
-    return Decision(True, 0, used)
+    if int(used or 0) >= rate.count:
+        return Decision(False, max(1, int(ttl)), int(used))
+    return Decision(True, 0, int(used or 0))
 
 
 def reset(scope: str, ident: str, rate: Rate) -> None:

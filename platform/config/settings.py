@@ -84,7 +84,10 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file (not :memory:) so that a Celery worker process can share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # TEST_SQLITE_PATH: lets several test runs on one machine use separate files.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env_str("TEST_SQLITE_PATH", str(VAR_DIR / "test.sqlite3"))
+    }
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
