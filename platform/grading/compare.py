@@ -63,6 +63,7 @@ class Options:
     nonconstant: bool = False
     grad: bool = False  # the checked name is a gradient (enables grad-missing/-accumulated)
     before: Any = None  # the gradient held before the cell ran (for grad-accumulated)
+    backward_calls: int | None = None  # backward passes the cell ran (None: unknown)
 
 
 def fail(diagnostic: str | None, variant: str = "", **facts: Any) -> Finding:
@@ -202,6 +203,13 @@ def compare(expected: Any, actual: Any, opts: Options | None = None) -> Finding:
         if isinstance(actual, CallableValue):
             return Finding.ok()
         return fail("wrong-type", "", expected_type="function", actual_type=type_name(actual))
+    if isinstance(expected, bool):
+        value = _bool_value(actual)
+        if value is None:
+            return fail("wrong-type", "", expected_type="bool", actual_type=type_name(actual))
+        if value != expected:
+            return fail("wrong-value", "number", expected=str(expected), actual=str(value))
+        return Finding.ok()
     if isinstance(expected, str):
         if not isinstance(actual, str):
             return fail("wrong-type", "", expected_type="str", actual_type=type_name(actual))
@@ -233,6 +241,16 @@ def compare(expected: Any, actual: Any, opts: Options | None = None) -> Finding:
             )
         return Finding.ok()
     return fail("wrong-value", "repr", expected=short_repr(expected), actual=short_repr(actual))
+
+
+def _bool_value(x: Any) -> bool | None:
+    if isinstance(x, bool):
+        return x
+    if isinstance(x, ScalarValue) and x.dtype == "bool":
+        return bool(x.value)
+    if isinstance(x, torch.Tensor) and x.ndim == 0 and x.dtype == torch.bool:
+        return bool(x)
+    return None
 
 
 def _device_key(x: Any) -> Any:
@@ -340,6 +358,8 @@ def _as_wide(t: torch.Tensor) -> torch.Tensor:
 
 
 def first_mismatch(mask: torch.Tensor) -> tuple[int, ...] | None:
+    if mask.ndim == 0:
+        return None if bool(mask) else ()
     bad = (~mask).nonzero()
     if bad.numel() == 0:
         return None
@@ -347,8 +367,7 @@ def first_mismatch(mask: torch.Tensor) -> tuple[int, ...] | None:
 
 
 def value_facts(expected: torch.Tensor, actual: torch.Tensor, mask: torch.Tensor) -> dict[str, Any]:
-    idx = first_mismatch(mask)
-    assert idx is not None
+    idx = first_mismatch(mask) or ()
     e, a = expected[idx] if idx else expected, actual[idx] if idx else actual
     facts: dict[str, Any] = {
         "index": "[" + ", ".join(map(str, idx)) + "]" if idx else "[]",
@@ -404,7 +423,9 @@ def compare_tensor(expected: torch.Tensor, actual: Any, opts: Options) -> Findin
         if not bool(mask.all()):
             facts = value_facts(expected, actual, mask)
             if opts.grad:
-                acc = grad_accumulation(expected, actual, opts.before, rtol, atol)
+                acc = grad_accumulation(
+                    expected, actual, opts.before, rtol, atol, opts.backward_calls
+                )
                 if acc is not None:
                     return fail("grad-accumulated", acc[0], times=acc[1], earlier=acc[2], **facts)
             if em.requires_grad != am.requires_grad and not opts.grad:
@@ -423,9 +444,17 @@ def _parse_device(name: str) -> torch.device | str:
 
 
 def grad_accumulation(
-    expected: torch.Tensor, actual: torch.Tensor, before: Any, rtol: float, atol: float
+    expected: torch.Tensor,
+    actual: torch.Tensor,
+    before: Any,
+    rtol: float,
+    atol: float,
+    backward_calls: int | None = None,
 ) -> tuple[str, str, str] | None:
-    """Recognise ``actual == k·expected + j·before`` (k ≥ 1, j ≥ 0, not k=1,j=0)."""
+    """Recognise ``actual == k·expected + j·before`` (k ≥ 1, j ≥ 0, not k=1,j=0).
+
+    k ≥ 2 only counts when the cell really ran backward at least k times: a gradient that
+    is 3× too large after one backward is a wrong formula, not an accumulated gradient."""
     if not (expected.is_floating_point() and actual.is_floating_point()):
         return None
     e, a = expected.double(), actual.double()
@@ -434,6 +463,8 @@ def grad_accumulation(
     for k in range(1, 9):
         for j in range(0, 9 if b is not None else 1):
             if (k == 1 and j == 0) or (not nonzero_e and j == 0):
+                continue
+            if k > 1 and backward_calls is not None and backward_calls < k:
                 continue
             guess = k * e + (j * b if b is not None and j else 0)
             if bool(close_mask(guess, a, rtol, atol).all()):

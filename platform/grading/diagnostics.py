@@ -118,7 +118,7 @@ def classify_error(rec: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
         return "broadcast-shape", _broadcast_facts(facts, facts_in, m)
     m = _NUMPY_BROADCAST.search(message)
     if m:
-        facts.update(operands=f"the shapes {m.group(1).strip()} ", alignment="", dim="?")
+        facts.update(shapes=m.group(1).strip(), alignment="", dim="?")
         facts.update(size_a="?", size_b="?")
         return "broadcast-shape", facts
     if "pandas" in modules and etype == "TypeError" and _PANDAS_MEAN.search(message):
@@ -152,16 +152,18 @@ def _shape(dims: list[int]) -> str:
 
 def _broadcast_facts(facts: dict[str, Any], facts_in: dict[str, Any], m: re.Match[str]) -> dict:
     size_a, size_b, dim = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    facts.update(size_a=size_a, size_b=size_b, dim=dim, operands="these shapes ", alignment="")
+    facts.update(size_a=size_a, size_b=size_b, dim=dim, alignment="")
     for op in facts_in.get("operands") or []:
         left, right = op.get("left_shape"), op.get("right_shape")
         if not (isinstance(left, list) and isinstance(right, list)):
             continue
         if _broadcast_ok(left, right):
             continue
-        facts["operands"] = (
-            f"`{op.get('left')}` with shape {_shape(left)} and `{op.get('right')}` with "
-            f"shape {_shape(right)} "
+        facts.update(
+            left=op.get("left"),
+            right=op.get("right"),
+            left_shape=_shape(left),
+            right_shape=_shape(right),
         )
         facts["alignment"] = " (" + align(left, right) + ")"
         break

@@ -8,6 +8,7 @@ per (slug, grading fingerprint, device) in this process.
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import math
 import threading
@@ -463,7 +464,9 @@ def _limit_outcome(spec: ExerciseSpec, report: Any, verdict: Verdict) -> None:
 # --------------------------------------------------------------------------- checks
 
 
-def _options(check: CheckSpec, before: Any = None) -> cmp.Options:
+def _options(
+    check: CheckSpec, before: Any = None, backward_calls: int | None = None
+) -> cmp.Options:
     is_grad = bool(check.name and check.name.endswith(".grad"))
     return cmp.Options(
         rtol=check.rtol,
@@ -472,6 +475,7 @@ def _options(check: CheckSpec, before: Any = None) -> cmp.Options:
         nonconstant=check.nonconstant,
         grad=is_grad,
         before=before,
+        backward_calls=backward_calls,
     )
 
 
@@ -489,7 +493,9 @@ def _run_check(
         before = got.values.get("before:" + check.name)
         exp = ref.values.get(check.name, wire.MissingValue("name", check.name))
         act = got.values.get(check.name, wire.MissingValue("name", check.name))
-        finding = cmp.compare(exp, act, _options(check, before))
+        calls = got.extra.get("backward_calls")
+        calls = calls if isinstance(calls, int) and not isinstance(calls, bool) else None
+        finding = cmp.compare(exp, act, _options(check, before, calls))
         if finding.passed and check.storage == "unchanged":
             snaps = got.extra.get("snapshots") or {}
             finding = cmp.storage_unchanged(act, snaps.get(check.name))
@@ -503,7 +509,9 @@ def _run_check(
     else:
         finding = cmp.fail(None, "bad-check")
     path = finding.facts.get("path", "")
-    all_facts = {**facts, **finding.facts, "name": label + path}
+    # A part of the value (a list item, a module parameter) is named by the checked name.
+    shown = f"{check.name or label}{path}" if path else label
+    all_facts = {**facts, **finding.facts, "name": shown}
     if finding.passed:
         return CheckResult(label, True, check.points, check.points, None,
                            render("passed", all_facts), check.hidden)  # fmt: skip
@@ -552,12 +560,8 @@ def _assert_finding(check: CheckSpec, got: wire.Decoded) -> cmp.Finding:
         if isinstance(value, wire.MissingValue) or name not in got.values:
             return cmp.fail("missing-name", "name", name=name)
         env[name] = value
-    safe_builtins = {
-        k: __builtins__[k] if isinstance(__builtins__, dict) else getattr(__builtins__, k)
-        for k in ("abs", "all", "any", "len", "max", "min", "sum", "float", "int", "bool",
-                  "round", "range", "isinstance", "tuple", "list")
-    }  # fmt: skip
-    env["__builtins__"] = safe_builtins
+    # Full builtins: the expression is the instructor's, and torch's lazy imports need them.
+    env["__builtins__"] = builtins
     try:
         with torch.no_grad():
             ok = eval(check.assert_ or "False", env)  # instructor-authored, trusted

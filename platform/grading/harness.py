@@ -196,6 +196,8 @@ def _run(job: dict[str, Any]) -> bytes:
 
     violations: list[dict[str, Any]] = extra["violations"]
     restore = _install_forbidden(forbidden, violations)
+    backward_calls = [0]
+    undo_count = _count_backward(backward_calls)
     try:
         try:
             compiled = compile(code, CELL, "exec")
@@ -207,6 +209,8 @@ def _run(job: dict[str, Any]) -> bytes:
                 exec(compiled, ns)
             except BaseException as exc:  # SystemExit/KeyboardInterrupt are errors too
                 extra["error"] = _exception_record(exc, code, "cell")
+        undo_count()
+        extra["backward_calls"] = backward_calls[0]
         if mode == "run":
             extra["summary"] = {n: _summary(_resolve(ns, n)) for n in exports}
             return wire.encode({}, extra)
@@ -231,6 +235,7 @@ def _run(job: dict[str, Any]) -> bytes:
                 except BaseException as exc:
                     record["error"] = _exception_record(exc, code, "call")
     finally:
+        undo_count()
         restore()
 
     for name in exports:
@@ -328,6 +333,27 @@ def _install_forbidden(names: list[str], violations: list[dict[str, Any]]) -> An
 
 
 _ABSENT = object()
+
+
+def _count_backward(counter: list[int]) -> Any:
+    """Count backward passes in the cell (Tensor.backward goes through autograd.backward),
+    so the grader can tell "backward ran k times" from a k-fold wrong formula."""
+    autograd = torch.autograd
+    original = autograd.backward
+
+    def backward(*args: Any, **kw: Any) -> Any:
+        counter[0] += 1
+        return original(*args, **kw)
+
+    autograd.backward = backward
+    done = [False]
+
+    def undo() -> None:
+        if not done[0]:
+            autograd.backward = original
+            done[0] = True
+
+    return undo
 
 
 def _owner_of(dotted: str) -> tuple[Any, str]:

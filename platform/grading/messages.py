@@ -174,6 +174,18 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "en": "`{name}` does not hold: {detail}.",
         "zh-hans": "条件 `{name}` 不成立：{detail}。",
     },
+    ("missing-column", "missing"): {
+        "en": "`{name}` lacks the column(s) {missing} (unexpected: {unexpected}). Its columns "
+        "are [{actual_columns}] but should be [{expected_columns}].",
+        "zh-hans": "`{name}` 缺少列 {missing}（多出的列：{unexpected}）。它的列是 "
+        "[{actual_columns}]，应为 [{expected_columns}]。",
+    },
+    ("missing-column", "unexpected"): {
+        "en": "`{name}` has unexpected column(s) {unexpected}. Its columns are "
+        "[{actual_columns}] but should be [{expected_columns}].",
+        "zh-hans": "`{name}` 多出了列 {unexpected}。它的列是 [{actual_columns}]，"
+        "应为 [{expected_columns}]。",
+    },
     # ---- memory
     ("not-in-place", ""): {
         "en": "`{name}` now lives in new memory: the result went to a new tensor instead of "
@@ -355,6 +367,18 @@ KIND_NAMES = {
 }
 
 
+def _operands(facts: dict[str, Any], lang: str) -> str:
+    if facts.get("left_shape"):
+        if lang == "en":
+            return fill(
+                "`{left}` with shape {left_shape} and `{right}` with shape {right_shape} ", facts
+            )
+        return fill("形状为 {left_shape} 的 `{left}` 与形状为 {right_shape} 的 `{right}` ", facts)
+    if facts.get("shapes"):
+        return fill("the shapes {shapes} " if lang == "en" else "形状 {shapes} ", facts)
+    return "these shapes " if lang == "en" else "这些形状"
+
+
 class _Facts(dict):
     def __missing__(self, key: str) -> str:
         return "?"
@@ -391,6 +415,8 @@ def render(code: str, facts: dict[str, Any], *, hidden: bool = False) -> dict[st
         if code == "method-not-called":
             kind = str(facts.get("kind") or variant)
             local["kind"] = KIND_NAMES.get(kind, KIND_NAMES["callable"])[lang]
+        if code == "broadcast-shape":
+            local["operands"] = _operands(facts, lang)
         if "suggestion" in facts and facts.get("suggestion"):
             local["suggest"] = fill(NOTES["suggest"][lang], facts)
         else:

@@ -307,6 +307,7 @@ class Encoder:
 
     # pandas -----------------------------------------------------------------
     def column(self, values: Any, depth: int) -> dict[str, Any]:
+        """A Series or Index: numeric NumPy dtypes as raw bytes, anything else item by item."""
         import pandas as pd
 
         dtype = str(values.dtype)
@@ -316,9 +317,9 @@ class Encoder:
             na = []
         node: dict[str, Any] = {"dtype": dtype, "na": na[:MAX_ITEMS]}
         if _isinstance(values.dtype, np.dtype) and values.dtype.name in NUMPY_DTYPES:
-            node["array"] = self.ndarray(np.asarray(values)[:MAX_ITEMS], depth + 1)
+            node["array"] = self.ndarray(values.to_numpy()[:MAX_ITEMS], depth + 1)
         else:
-            items = list(values[:MAX_ITEMS])
+            items = list(values.to_numpy(dtype=object)[:MAX_ITEMS])
             node["items"] = [self.node(v, depth + 1) for v in items]
         node["truncated"] = len(values) > MAX_ITEMS
         return node
@@ -328,16 +329,16 @@ class Encoder:
         return {
             "t": "frame",
             "columns": [self.node(c, depth + 1) for c in cols],
-            "data": [self.column(df.iloc[:, i].array, depth) for i in range(len(cols))],
-            "index": self.column(df.index.array, depth),
+            "data": [self.column(df.iloc[:, i], depth) for i in range(len(cols))],
+            "index": self.column(df.index, depth),
         }
 
     def series(self, s: Any, depth: int) -> dict[str, Any]:
         return {
             "t": "series",
             "name": self.node(s.name, depth + 1),
-            "values": self.column(s.array, depth),
-            "index": self.column(s.index.array, depth),
+            "values": self.column(s, depth),
+            "index": self.column(s.index, depth),
         }
 
     # nn.Module --------------------------------------------------------------
@@ -390,7 +391,8 @@ class Encoder:
         if issubclass(cls, np.generic):
             return self.npscalar(obj)
         if cls is torch.Size:
-            return {"t": "tuple", "cls": "torch.Size", "items": [int(s) for s in obj]}
+            items = [{"t": "int", "v": int(s)} for s in obj]
+            return {"t": "tuple", "cls": "torch.Size", "items": items}
         if cls is torch.dtype:
             return {"t": "dtype", "v": str(obj)}
         if cls is torch.device:
