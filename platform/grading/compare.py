@@ -92,6 +92,8 @@ def fmt_num(x: Any) -> str:
         return short_repr(x)
     if math.isnan(f):
         return "nan"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
     if f == int(f) and abs(f) < 1e15:
         return f"{f:.1f}" if abs(f) < 1e6 else f"{f:.6g}"
     return f"{f:.6g}"
@@ -352,9 +354,7 @@ def close_mask(
 def _as_wide(t: torch.Tensor) -> torch.Tensor:
     if t.is_complex():
         return t.to(torch.complex128)
-    if t.is_floating_point():
-        return t.to(torch.float64)
-    return t.to(torch.float64) if t.dtype != torch.bool else t
+    return t.to(torch.float64)
 
 
 def first_mismatch(mask: torch.Tensor) -> tuple[int, ...] | None:
