@@ -406,3 +406,28 @@ def test_round_trip_real_course(tmp_path: Path) -> None:
         if file.is_file():
             twin = second / file.relative_to(tmp_path)
             assert twin.read_bytes() == file.read_bytes()
+
+
+def test_missing_required_key(demo: Path) -> None:
+    file = demo / "exercises" / "demo-ex" / "exercise.yaml"
+    text = file.read_text(encoding="utf-8")
+    file.write_text(text[: text.index("checks:")], encoding="utf-8")
+    p = find(problems_of(demo), "missing required key 'checks'")
+    assert p.file == file and p.line == 1
+
+
+def test_unknown_limit_and_bad_value(demo: Path) -> None:
+    file = demo / "exercises" / "demo-ex" / "exercise.yaml"
+    edit(file, "queue: cpu", "queue: cpu\nlimits:\n  cpu_seconds: 0\n  gpu_seconds: 3")
+    problems = problems_of(demo)
+    assert find(problems, "limit cpu_seconds must be > 0").line == line_of(file, "cpu_seconds")
+    assert find(problems, "unknown key 'gpu_seconds' in limits").line == line_of(file, "gpu_")
+
+
+def test_limits_seed_and_yaml_float_strings(demo: Path) -> None:
+    file = demo / "exercises" / "demo-ex" / "exercise.yaml"
+    edit(file, "queue: cpu", "queue: any\nseed: 3\nlimits:\n  cpu_seconds: 10")
+    edit(file, "    points: 2\n", "    points: 2\n    atol: 1e-5\n")
+    (spec,) = load_lesson(demo).exercises
+    assert (spec.queue, spec.seed, spec.limits) == ("any", 3, {"cpu_seconds": 10})
+    assert spec.checks[0].atol == 1e-5  # YAML 1.1 reads "1e-5" as text; accepted as a number
