@@ -253,16 +253,19 @@
         this.status.textContent = "";
         this.feedback.replaceChildren(
           el("p", { class: "outcome error" }, t("could_not_send", { message: error.message })));
+        this.countVerdict();
       } finally {
         this.setBusy(false);
       }
     }
 
     async poll(url) {
+      // Long poll: the server answers at once when the verdict is stored, else after `wait`
+      // seconds with the current status (queued / running), which the status line shows.
       const started = Date.now();
-      let delay = 150;
+      const join = url.includes("?") ? "&" : "?";
       for (;;) {
-        const data = await api(url);
+        const data = await api(`${url}${join}wait=2`);
         if (data.status === "graded") return data;
         if (data.status === "running") {
           this.status.textContent = t("running");
@@ -272,8 +275,7 @@
             ? t("queued_position", { position }) : t("queued");
         }
         if (Date.now() - started > POLL_GIVE_UP_MS) throw new Error(t("queued"));
-        await sleep(delay);
-        delay = Math.min(delay * 1.5, 1000);
+        await sleep(100);
       }
     }
 
@@ -358,6 +360,12 @@
           el("pre", { class: "stdout" }, verdict.stdout || t("no_output")));
       }
       panel.replaceChildren(...parts);
+      this.countVerdict();
+    }
+
+    countVerdict() {
+      // Tests (and scripts) can tell a new verdict from the previous one.
+      this.feedback.dataset.count = String(Number(this.feedback.dataset.count || 0) + 1);
     }
 
     // The Run view's values: a list of {name, …} or a {name: value} mapping.
@@ -430,7 +438,10 @@
     }
   }
 
-  if (KIT) KIT.renderMath(document.querySelector("article.lesson"));
+  if (KIT) KIT.renderMath(article);
+  // On a phone the contents would fill the first screen: start folded there.
+  const toc = document.querySelector(".toc-box");
+  if (toc && window.matchMedia("(max-width: 1099px)").matches) toc.open = false;
   const cells = Array.from(document.querySelectorAll("section.exercise"), (s) => new Cell(s));
   // Leaving the page: send any draft still waiting for its debounce.
   window.addEventListener("pagehide", () => cells.forEach((c) => c.flush()));

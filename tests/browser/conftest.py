@@ -1,0 +1,53 @@
+"""Browser tests: Playwright driving Debian's Chromium against the real stack."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, PageWatch
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls of fixtures are
+# still plain synchronous calls, so Django's async-safety guard must stand aside.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Reuse the real-worker fixtures of the integration suite (Celery worker + real Redis).
+_spec = importlib.util.spec_from_file_location(
+    "integration_fixtures", ROOT / "tests" / "integration" / "conftest.py"
+)
+assert _spec and _spec.loader
+_integration = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_integration)
+cpu_worker = _integration.cpu_worker
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium "
+            "(make test does this)"
+        )
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, live_server) -> Iterator[tuple[object, PageWatch]]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    watch = PageWatch(live_server.url)
+    watch.attach(page)
+    try:
+        yield page, watch
+    finally:
+        context.close()

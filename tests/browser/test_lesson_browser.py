@@ -1,0 +1,225 @@
+"""A student works through `tensor-broadcast` in Chromium, keyboard only, against the real
+stack: live Django server, real Redis, a real Celery worker grading in the sandbox."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_support import ARTIFACTS, log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+CELL = "#exercise-tensor-broadcast"
+GRADE_TIMEOUT = 90_000
+
+
+def editor(page, slug: str = "tensor-broadcast"):
+    return page.get_by_role("textbox", name=f"Code for {slug}")
+
+
+def replace_code(page, code: str, slug: str = "tensor-broadcast") -> None:
+    box = editor(page, slug)
+    box.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    # CodeMirror auto-indents and closes brackets; type line by line, resetting the indent.
+    for i, line in enumerate(code.split("\n")):
+        if i:
+            page.keyboard.press("Enter")
+            page.keyboard.press("Home")
+            page.keyboard.press("Shift+Home")
+            page.keyboard.press("Delete")
+        page.keyboard.insert_text(line)
+    assert editor_text(page, slug) == code
+
+
+def editor_text(page, slug: str = "tensor-broadcast") -> str:
+    return page.evaluate(
+        "(s) => Array.from(document.querySelectorAll(`#exercise-${s} .cm-line`),"
+        " (l) => l.textContent).join('\\n')",
+        slug,
+    )
+
+
+def record_busy_button(page) -> None:
+    """Remember whether the Submit button was ever disabled (it must be while in flight)."""
+    page.evaluate(
+        """() => {
+          const b = document.querySelector('#exercise-tensor-broadcast [data-kind=submit]');
+          window.__wasDisabled = false;
+          new MutationObserver(() => { if (b.disabled) window.__wasDisabled = true; })
+            .observe(b, {attributes: true});
+        }"""
+    )
+
+
+def wait_verdict(page, previous: int) -> str:
+    """Wait for a new verdict in the panel; return its outcome word."""
+    page.wait_for_function(
+        """([sel, n]) => {
+          const p = document.querySelector(sel + ' [data-role=feedback]');
+          return p.dataset.count && Number(p.dataset.count) > n
+            && !document.querySelector(sel + ' [data-kind=submit]').disabled;
+        }""",
+        arg=[CELL, previous],
+        timeout=GRADE_TIMEOUT,
+    )
+    return page.locator(f"{CELL} [data-role=feedback] .outcome-word, "
+                        f"{CELL} [data-role=feedback] .run-title").first.inner_text()
+
+
+def verdicts(page) -> int:
+    return int(page.locator(f"{CELL} [data-role=feedback]").get_attribute("data-count") or 0)
+
+
+def shot(page, name: str, full: bool = False) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)
+
+
+def shot_cell(page, name: str) -> None:
+    page.locator(CELL).screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_student_works_through_broadcasting(browser_page, live_server, course, alice,
+                                            cpu_worker):
+    page, watch = browser_page
+    base = live_server.url
+    log_in(page, base, "alice", "alice-pass-123")
+    page.goto(f"{base}/lessons/tensors/")
+    # Math typeset by KaTeX from static/, the editor mounted, the TOC present.
+    page.wait_for_selector(".prose .katex")
+    assert editor(page).get_attribute("aria-label") == "Code for tensor-broadcast"
+    assert page.locator(".toc a[href='#exercise-tensor-broadcast']").count() == 1
+    shot(page, "01-lesson-page")
+
+    # A wrong answer, submitted with the keyboard: told it failed, and why.
+    replace_code(page, "c = a * b")
+    record_busy_button(page)
+    page.keyboard.press("Control+Enter")
+    assert wait_verdict(page, 0) == "Failed"
+    assert page.evaluate("window.__wasDisabled")
+    feedback = page.locator(f"{CELL} [data-role=feedback]")
+    assert feedback.get_attribute("role") == "status"
+    assert "should be" in feedback.inner_text()
+    assert feedback.locator(".checks .bad").count() == 1
+    assert feedback.locator(".diagnostic").first.inner_text() == "wrong-value"
+    page.locator(CELL).scroll_into_view_if_needed()
+    shot_cell(page, "02-failed-en")
+
+    # An error: the message names the line, and the editor highlights it.
+    replace_code(page, "x = 1\nc = troch.ones(2)")
+    page.keyboard.press("Control+Enter")
+    assert wait_verdict(page, 1) == "Error"
+    assert "torch" in feedback.locator(".error-message").inner_text()
+    highlighted = page.locator(f"{CELL} .cm-error-line")
+    assert highlighted.count() == 1 and "troch" in highlighted.inner_text()
+    shot_cell(page, "03-error-line-en")
+
+    # Run (Shift-Enter): output and the names' values, no grade.
+    replace_code(page, "print(a.shape)\nc = a + b")
+    page.keyboard.press("Shift+Enter")
+    assert wait_verdict(page, 2) == "Run result (not graded)"
+    assert "torch.Size([3, 1])" in feedback.locator(".stdout").inner_text()
+    assert "(3, 2)" in feedback.locator(".values").inner_text()
+    shot_cell(page, "04-run-en")
+
+    # The right answer: Passed, full score, the exercise marked passed on the page.
+    replace_code(page, "c = a + b")
+    page.keyboard.press("Control+Enter")
+    assert wait_verdict(page, 3) == "Passed"
+    assert "1 / 1" in feedback.locator(".score").inner_text()
+    assert page.locator(f"{CELL} [data-role=passed-badge]").is_visible()
+    assert page.locator("[data-toc-for='exercise-tensor-broadcast']").inner_text() == "✓"
+    shot_cell(page, "05-passed-en")
+
+    # A hint, one at a time.
+    page.locator(f"{CELL} [data-role=hint-button]").click()
+    page.wait_for_selector(f"{CELL} .hint")
+    assert "(3, 2)" in page.locator(f"{CELL} .hint").first.inner_text()
+    assert page.locator(f"{CELL} [data-role=hint-button]").is_disabled()
+
+    # The draft: typed, not submitted, autosaved; a reload brings it back.
+    replace_code(page, "c = a + b  # my draft")
+    page.wait_for_function(
+        "() => document.querySelector('#exercise-tensor-broadcast [data-role=save-state]')"
+        ".textContent === 'Draft saved'"
+    )
+    page.reload()
+    page.wait_for_selector(f"{CELL} .cm-line")
+    assert editor_text(page) == "c = a + b  # my draft"
+
+    # The server unreachable while typing: the browser's copy survives a reload.
+    page.route("**/api/exercises/tensor-broadcast/draft", lambda route: route.abort())
+    replace_code(page, "c = a + b  # typed offline")
+    page.wait_for_function(
+        "() => document.querySelector('#exercise-tensor-broadcast [data-role=save-state]')"
+        ".classList.contains('unsaved')"
+    )
+    page.unroute("**/api/exercises/tensor-broadcast/draft")
+    page.reload()
+    page.wait_for_selector(f"{CELL} .cm-line")
+    assert editor_text(page) == "c = a + b  # typed offline"
+
+    # The history lists every attempt (newest first) and restores one into the editor.
+    history = page.locator(f"{CELL} [data-role=history]")
+    history.locator("summary").click()
+    rows = history.locator(".attempt")
+    assert rows.count() == 3
+    words = [rows.nth(i).locator(".outcome-word").inner_text() for i in range(3)]
+    assert words == ["Passed", "Error", "Failed"]
+    rows.nth(2).get_by_role("button").click()
+    assert editor_text(page) == "c = a * b"
+    shot_cell(page, "06-history-restored")
+
+    # Switch to Chinese: interface and lesson text change, and a verdict reads in Chinese.
+    page.select_option("#language-select", "zh-hans")
+    page.locator("#language-submit").click()
+    page.wait_for_selector("html[lang='zh-hans']")
+    assert "数据操作" in page.locator("h1").inner_text()
+    assert page.locator(f"{CELL} [data-kind=submit]").inner_text().startswith("提交")
+    shot(page, "07-lesson-page-zh")
+    replace_code(page, "c = a * b")
+    page.keyboard.press("Control+Enter")
+    assert wait_verdict(page, 0) == "未通过"
+    assert "应为" in feedback.inner_text()
+    shot_cell(page, "08-failed-zh")
+    replace_code(page, "c = a + b")
+    page.keyboard.press("Control+Enter")
+    assert wait_verdict(page, 1) == "通过"
+    shot_cell(page, "09-passed-zh")
+
+    # The course page shows the progress, and it survives a later failure.
+    page.goto(f"{base}/")
+    row = page.locator("[data-lesson='tensors']")
+    assert re.search(r"1\D+8", row.locator(".progress-text").inner_text())
+    shot(page, "10-course-index-zh")
+    watch.assert_clean()
+
+
+def test_keyboard_only_and_phone_layout(chromium, live_server, course, alice):
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                   has_touch=True)
+    page = context.new_page()
+    try:
+        log_in(page, live_server.url, "alice", "alice-pass-123")
+        page.goto(f"{live_server.url}/lessons/tensors/")
+        page.wait_for_selector(".cm-editor")
+        # Nothing wider than the phone's screen.
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page is {overflow}px wider than the screen"
+        shot(page, "11-phone")
+        # Tab reaches the first editor; Escape then Tab leaves it for the Run button.
+        page.keyboard.press("Tab")
+        for _ in range(80):
+            label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+            if label == "Code for tensor-arange":
+                break
+            page.keyboard.press("Tab")
+        else:
+            pytest.fail("Tab never reached the first editor")
+        page.keyboard.press("Escape")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.dataset.kind") == "run"
+    finally:
+        context.close()
