@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("courses.urls")),
     path("", include("drafts.urls")),
     path("accounts/", include("accounts.urls")),
+    path("dashboard/", include("dashboard.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

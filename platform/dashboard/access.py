@@ -1,0 +1,137 @@
+"""Who may see a course's dashboard: its instructors and teaching assistants, never students.
+
+Every dashboard view is wrapped by `course_view`, which resolves the course from the URL,
+decides the user's role and answers anonymous users (login page, or JSON 401 for the API)
+and everybody else without the role (403) before the view runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+
+from accounts.models import INSTRUCTORS, STUDENTS
+from courses.models import Exercise, Lesson
+from dashboard.models import DEFAULT_COURSE_SLUG, Course, Membership
+
+INSTRUCTOR = Membership.Role.INSTRUCTOR
+TA = Membership.Role.TA
+STUDENT = Membership.Role.STUDENT
+STAFF = (INSTRUCTOR, TA)
+
+
+def default_course() -> Course:
+    """The one course the platform has today, created on first use."""
+    course, _ = Course.objects.get_or_create(
+        slug=DEFAULT_COURSE_SLUG, defaults={"title": "Learn PyTorch", "is_default": True}
+    )
+    return course
+
+
+def get_course(slug: str) -> Course:
+    if slug == DEFAULT_COURSE_SLUG:
+        return default_course()
+    course = Course.objects.filter(slug=slug).first()
+    if course is None:
+        raise Http404(f"There is no course {slug!r}.")
+    return course
+
+
+def role_of(user: Any, course: Course) -> str | None:
+    """instructor | ta | student | None.
+
+    Explicit memberships decide. Without one, the default course also counts superusers
+    and members of the "instructors" group who staff no other course as instructors, and
+    members of the "students" group as students (so `demo_accounts` just works).
+    """
+    if not user.is_authenticated or not user.is_active:
+        return None
+    row = Membership.objects.filter(course=course, user=user).values_list("role", flat=True).first()
+    if row:
+        return row
+    if user.is_superuser:
+        return INSTRUCTOR
+    if course.is_default:
+        groups = set(user.groups.values_list("name", flat=True))
+        if INSTRUCTORS in groups and not Membership.objects.filter(
+            user=user, role__in=STAFF
+        ).exists():
+            return INSTRUCTOR
+        if STUDENTS in groups:
+            return STUDENT
+    return None
+
+
+def course_lessons(course: Course) -> QuerySet[Lesson]:
+    if course.is_default:
+        return Lesson.objects.all()
+    return Lesson.objects.filter(pk__in=course.lessons.values("pk"))
+
+
+def course_exercises(course: Course) -> QuerySet[Exercise]:
+    return (
+        Exercise.objects.filter(lesson__in=course_lessons(course), current_version__isnull=False)
+        .select_related("lesson", "current_version")
+        .order_by("lesson__order", "lesson__slug", "order")
+    )
+
+
+def course_students(course: Course):
+    """Users graded in this course (staff excluded), ordered by username."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    explicit = Q(course_memberships__course=course, course_memberships__role=STUDENT)
+    if course.is_default:
+        staff_ids = Membership.objects.filter(course=course, role__in=STAFF).values("user_id")
+        others = Membership.objects.exclude(course=course).values("user_id")
+        implicit = (Q(groups__name=STUDENTS) & ~Q(pk__in=others)) | Q(
+            submissions__exercise__lesson__in=course_lessons(course)
+        )
+        users = (
+            User.objects.filter(explicit | implicit)
+            .exclude(pk__in=staff_ids)
+            .exclude(groups__name=INSTRUCTORS)
+            .exclude(is_superuser=True)
+        )
+    else:
+        users = User.objects.filter(explicit)
+    return users.distinct().order_by("username")
+
+
+def _deny(request: HttpRequest, api: bool, status: int, message: str) -> HttpResponse:
+    if api:
+        return JsonResponse({"error": message}, status=status)
+    if status == 401:
+        return redirect_to_login(request.get_full_path())
+    raise PermissionDenied(message)
+
+
+def course_view(
+    *, roles: tuple[str, ...] = STAFF, api: bool = False
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Resolve `course` from the URL; allow only users whose role is in `roles`."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, course: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return _deny(request, api, 401, "Log in, or send 'Authorization: Token …'.")
+            obj = get_course(course)
+            role = role_of(request.user, obj)
+            if role not in roles:
+                return _deny(request, api, 403, "You are not on the staff of this course.")
+            request.course = obj  # type: ignore[attr-defined]
+            request.course_role = role  # type: ignore[attr-defined]
+            return view(request, obj, *args, **kwargs)
+
+        wrapped.dashboard_roles = roles  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate

@@ -1,0 +1,457 @@
+"""Reads for the dashboard: effective grades, the gradebook, exercise statistics, queues.
+
+A submission's *effective* result is its latest finished regrade result if it has one,
+else the result the student got. A student's grade on an exercise is their override if
+one is set, else the best effective score over their graded submissions.
+"""
+
+from __future__ import annotations
+
+import difflib
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from courses.models import Exercise, pick_language
+from dashboard.access import course_exercises, course_lessons, course_students
+from dashboard.models import Course, Override, Regrade, RegradeResult
+from submissions.models import Submission
+
+
+@dataclass
+class Effective:
+    submission_id: int
+    user_id: int
+    exercise_id: int
+    created_at: datetime
+    outcome: str
+    score: float | None
+    max_score: float
+    verdict: dict[str, Any] | None
+    regraded: bool = False
+
+
+def latest_regrades(submission_ids: list[int] | None = None) -> dict[int, RegradeResult]:
+    """The latest finished regrade result per submission id."""
+    rows = RegradeResult.objects.filter(status=RegradeResult.Status.DONE).order_by(
+        "submission_id", "finished_at", "id"
+    )
+    if submission_ids is not None:
+        rows = rows.filter(submission_id__in=submission_ids)
+    return {r.submission_id: r for r in rows}
+
+
+def effective_results(
+    exercises: list[Exercise], user_ids: list[int] | None = None, *, with_verdict: bool = False
+) -> list[Effective]:
+    """Graded Submit attempts on these exercises, oldest first, regrades applied."""
+    qs = Submission.objects.filter(
+        exercise__in=exercises, kind=Submission.Kind.SUBMIT, status=Submission.Status.GRADED
+    ).order_by("created_at", "id")
+    if user_ids is not None:
+        qs = qs.filter(user_id__in=user_ids)
+    columns = ["id", "user_id", "exercise_id", "created_at", "outcome", "score", "max_score"]
+    if with_verdict:
+        columns.append("verdict")
+    rows = list(qs.values(*columns))
+    regrades = latest_regrades([r["id"] for r in rows])
+    out = []
+    for r in rows:
+        rg = regrades.get(r["id"])
+        if rg is not None:
+            out.append(Effective(r["id"], r["user_id"], r["exercise_id"], r["created_at"],
+                                 rg.outcome, rg.score, rg.max_score,
+                                 rg.verdict if with_verdict else None, regraded=True))
+        else:
+            out.append(Effective(r["id"], r["user_id"], r["exercise_id"], r["created_at"],
+                                 r["outcome"], r["score"], r["max_score"], r.get("verdict")))
+    return out
+
+
+def best_effective(exercise: Exercise, user_ids: list[int] | None = None) -> dict[int, float]:
+    """Best effective score per user id on one exercise (overrides not applied)."""
+    best: dict[int, float] = {}
+    for row in effective_results([exercise], user_ids):
+        best[row.user_id] = max(best.get(row.user_id, 0.0), row.score or 0.0)
+    return best
+
+
+# --------------------------------------------------------------------------- gradebook
+
+
+@dataclass
+class Cell:
+    score: float | None = None  # None: never attempted
+    attempts: int = 0
+    last: datetime | None = None
+    passed: bool = False
+    override: Override | None = None
+    before: float | None = None  # best score before the latest regrade, when it changed it
+    changed: bool = False
+
+    @property
+    def grade(self) -> float | None:
+        return self.override.score if self.override is not None else self.score
+
+    @property
+    def delta(self) -> str:
+        if not self.changed:
+            return ""
+        return "up" if (self.score or 0) > (self.before or 0) else "down"
+
+
+@dataclass
+class Row:
+    user: Any
+    cells: dict[int, Cell]
+    lesson_totals: dict[int, float] = field(default_factory=dict)
+    total: float = 0.0
+    last: datetime | None = None
+
+
+@dataclass
+class Gradebook:
+    lessons: list[dict[str, Any]]  # {"lesson", "title", "exercises": [...], "max"}
+    exercises: list[Exercise]
+    rows: list[Row]
+    max_total: float
+
+
+def _max_score(exercise: Exercise) -> float:
+    return float(exercise.current_version.spec.max_score) if exercise.current_version else 0.0
+
+
+def gradebook(
+    course: Course, *, lang: str = "en", q: str = "", lesson: str = "", sort: str = "",
+    descending: bool = False, only: Any = None,
+) -> Gradebook:
+    exercises = list(course_exercises(course))
+    if lesson:
+        exercises = [e for e in exercises if e.lesson.slug == lesson]
+    students = list(course_students(course))
+    if only is not None:
+        students = [u for u in students if u.pk == only.pk]
+    if q:
+        needle = q.lower()
+        students = [
+            u for u in students
+            if needle in u.username.lower() or needle in (u.get_full_name() or "").lower()
+            or needle in (u.email or "").lower()
+        ]
+    ids = [u.pk for u in students]
+    cells: dict[tuple[int, int], Cell] = defaultdict(Cell)
+    for row in effective_results(exercises, ids):
+        cell = cells[(row.user_id, row.exercise_id)]
+        cell.score = max(cell.score or 0.0, row.score or 0.0)
+        cell.passed = cell.passed or row.outcome == "passed"
+    # Attempts count every Submit (rejected ones too); activity counts Run as well.
+    for r in (
+        Submission.objects.filter(exercise__in=exercises, user_id__in=ids)
+        .values("user_id", "exercise_id", "kind")
+        .annotate(n=Count("id"), last=Max("created_at"))
+    ):
+        cell = cells[(r["user_id"], r["exercise_id"])]
+        if r["kind"] == Submission.Kind.SUBMIT:
+            cell.attempts += r["n"]
+        cell.last = max(filter(None, [cell.last, r["last"]]), default=None)
+    for o in Override.objects.filter(course=course, exercise__in=exercises, user_id__in=ids):
+        cells[(o.user_id, o.exercise_id)].override = o
+    # What the latest finished regrade of each exercise changed.
+    seen: set[int] = set()
+    for rg in Regrade.objects.filter(
+        course=course, exercise__in=exercises, status=Regrade.Status.DONE
+    ).order_by("-finished_at", "-id"):
+        if rg.exercise_id in seen:
+            continue
+        seen.add(rg.exercise_id)
+        for uid, before in rg.before.items():
+            cell = cells.get((int(uid), rg.exercise_id))
+            if cell is not None and (cell.score or 0.0) != (before or 0.0):
+                cell.before, cell.changed = before, True
+
+    groups: dict[int, dict[str, Any]] = {}
+    for ex in exercises:
+        g = groups.setdefault(ex.lesson_id, {
+            "lesson": ex.lesson, "title": pick_language(ex.lesson.title, lang),
+            "exercises": [], "max": 0.0,
+        })
+        g["exercises"].append(ex)
+        g["max"] += _max_score(ex)
+    rows = []
+    for user in students:
+        row = Row(user=user, cells={ex.pk: cells.get((user.pk, ex.pk), Cell()) for ex in exercises})
+        for lesson_id, g in groups.items():
+            row.lesson_totals[lesson_id] = sum(
+                row.cells[ex.pk].grade or 0.0 for ex in g["exercises"]
+            )
+        row.total = sum(row.lesson_totals.values())
+        row.last = max((c.last for c in row.cells.values() if c.last), default=None)
+        rows.append(row)
+    _sort(rows, sort, descending, exercises, list(groups.values()))
+    return Gradebook(
+        lessons=list(groups.values()), exercises=exercises, rows=rows,
+        max_total=sum(g["max"] for g in groups.values()),
+    )
+
+
+def _sort(rows: list[Row], key: str, descending: bool, exercises: list[Exercise],
+          lessons: list[dict[str, Any]]) -> None:
+    by_slug = {e.slug: e.pk for e in exercises}
+    by_lesson = {g["lesson"].slug: g["lesson"].pk for g in lessons}
+    epoch = timezone.make_aware(datetime(1970, 1, 1))
+    if key == "total":
+        rows.sort(key=lambda r: (r.total, r.user.username), reverse=descending)
+    elif key == "last":
+        rows.sort(key=lambda r: (r.last or epoch, r.user.username), reverse=descending)
+    elif key.startswith("lesson:") and key[7:] in by_lesson:
+        lid = by_lesson[key[7:]]
+        rows.sort(key=lambda r: (r.lesson_totals.get(lid, 0.0), r.user.username),
+                  reverse=descending)
+    elif key in by_slug:
+        eid = by_slug[key]
+        rows.sort(key=lambda r: (r.cells[eid].grade if r.cells[eid].grade is not None else -1.0,
+                                 r.user.username), reverse=descending)
+    else:
+        rows.sort(key=lambda r: r.user.username, reverse=descending)
+
+
+def gradebook_table(book: Gradebook) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows for CSV/JSON: identity, each exercise, each lesson total, total."""
+    header = ["username", "name", "email"]
+    header += [e.slug for e in book.exercises]
+    header += [f"{g['lesson'].slug} total" for g in book.lessons]
+    header += ["total"]
+    lines = []
+    for row in book.rows:
+        line: list[Any] = [row.user.username, row.user.get_full_name(), row.user.email]
+        line += [row.cells[e.pk].grade for e in book.exercises]
+        line += [row.lesson_totals[g["lesson"].pk] for g in book.lessons]
+        line.append(row.total)
+        lines.append(line)
+    return header, lines
+
+
+# --------------------------------------------------------------------------- one exercise
+
+
+def diagnostics_of(verdict: dict[str, Any] | None) -> list[str]:
+    """Diagnostic codes in a verdict: failed checks, then the error."""
+    if not verdict:
+        return []
+    codes = [c.get("diagnostic") for c in verdict.get("checks") or [] if not c.get("passed")]
+    error = verdict.get("error")
+    if isinstance(error, dict):
+        codes.append(error.get("diagnostic"))
+    return [c for c in codes if c]
+
+
+def exercise_stats(course: Course, exercise: Exercise) -> dict[str, Any]:
+    students = list(course_students(course).values_list("pk", flat=True))
+    rows = effective_results([exercise], students, with_verdict=True)
+    by_user: dict[int, list[Effective]] = defaultdict(list)
+    for r in rows:
+        by_user[r.user_id].append(r)
+    # Time to pass counts from the first activity (Run or Submit) on the exercise.
+    first_seen = {}
+    for uid, created in Submission.objects.filter(
+        exercise=exercise, user_id__in=list(by_user)
+    ).order_by("created_at").values_list("user_id", "created_at"):
+        first_seen.setdefault(uid, created)
+    attempts_to_pass: list[int] = []
+    times: list[float] = []
+    hits: Counter[str] = Counter()  # students who hit a diagnostic at least once
+    hits_subs: Counter[str] = Counter()  # submissions carrying it
+    outcomes: Counter[str] = Counter()
+    for uid, attempts in by_user.items():
+        seen: set[str] = set()
+        for r in attempts:
+            outcomes[r.outcome] += 1
+            codes = set(diagnostics_of(r.verdict))
+            hits_subs.update(codes)
+            seen |= codes
+        hits.update(seen)
+        first_pass = next((i for i, r in enumerate(attempts, 1) if r.outcome == "passed"), None)
+        if first_pass is not None:
+            attempts_to_pass.append(first_pass)
+            start = first_seen.get(uid, attempts[0].created_at)
+            times.append((attempts[first_pass - 1].created_at - start).total_seconds())
+    attempted = len(by_user)
+    passed = len(attempts_to_pass)
+    buckets = Counter(min(n, 10) for n in attempts_to_pass)
+    distribution = [
+        {"label": f"{n}" if n < 10 else "10+", "value": buckets.get(n, 0)} for n in range(1, 11)
+    ]
+    while len(distribution) > 5 and distribution[-1]["value"] == 0:
+        distribution.pop()
+    diagnostics = [
+        {"label": code, "value": count, "submissions": hits_subs[code],
+         "percent": round(100 * count / attempted) if attempted else 0}
+        for code, count in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    ]
+    return {
+        "students": len(students),
+        "attempted": attempted,
+        "passed": passed,
+        "pass_rate": round(100 * passed / attempted) if attempted else None,
+        "submissions": len(rows),
+        "median_attempts": statistics.median(attempts_to_pass) if attempts_to_pass else None,
+        "median_seconds_to_pass": statistics.median(times) if times else None,
+        "attempts_distribution": distribution,
+        "diagnostics": diagnostics,
+        "outcomes": [{"label": k, "value": v} for k, v in outcomes.most_common()],
+    }
+
+
+def humanize_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = round(seconds)
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{seconds // 60} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+# --------------------------------------------------------------------------- submissions
+
+
+def submission_diff(sub: Submission) -> tuple[Submission | None, list[tuple[str, str]]]:
+    """The student's previous attempt on the exercise and a line diff to this one.
+
+    Returns (previous, [(css class, line)]); lines are plain text (the template escapes).
+    """
+    prev = (
+        Submission.objects.filter(
+            user_id=sub.user_id, exercise_id=sub.exercise_id, kind=sub.kind,
+            created_at__lt=sub.created_at,
+        ).order_by("-created_at", "-id").first()
+    )
+    if prev is None:
+        return None, []
+    lines = []
+    for line in difflib.unified_diff(
+        prev.code.splitlines(), sub.code.splitlines(),
+        fromfile=f"attempt #{prev.pk}", tofile=f"attempt #{sub.pk}", lineterm="", n=3,
+    ):
+        if line.startswith(("+++", "---")):
+            kind = "file"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        elif line.startswith("+"):
+            kind = "add"
+        elif line.startswith("-"):
+            kind = "del"
+        else:
+            kind = "ctx"
+        lines.append((kind, line))
+    return prev, lines
+
+
+def browse_submissions(
+    course: Course, *, student: str = "", exercise: str = "", outcome: str = "",
+    diagnostic: str = "", kind: str = "submit", limit: int = 500,
+) -> list[dict[str, Any]]:
+    exercises = list(course_exercises(course))
+    qs = (
+        Submission.objects.filter(exercise__in=exercises)
+        .select_related("user", "exercise", "version").order_by("-created_at", "-id")
+    )
+    if kind in Submission.Kind.values:
+        qs = qs.filter(kind=kind)
+    if student:
+        qs = qs.filter(user__username=student)
+    if exercise:
+        qs = qs.filter(exercise__slug=exercise)
+    rows = list(qs[: limit * 4 if (outcome or diagnostic) else limit])
+    regrades = latest_regrades([s.pk for s in rows])
+    out = []
+    for s in rows:
+        rg = regrades.get(s.pk)
+        eff_outcome = rg.outcome if rg else s.outcome
+        verdict = rg.verdict if rg else s.verdict
+        codes = diagnostics_of(verdict)
+        if outcome and eff_outcome != outcome:
+            continue
+        if diagnostic and diagnostic not in codes:
+            continue
+        out.append({
+            "sub": s, "outcome": eff_outcome, "score": rg.score if rg else s.score,
+            "max_score": rg.max_score if rg else s.max_score, "diagnostics": codes,
+            "regraded": rg is not None, "original_outcome": s.outcome, "original_score": s.score,
+        })
+        if len(out) >= limit:
+            break
+    return out
+
+
+# --------------------------------------------------------------------------- queues
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (p in 0..100) of values; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))  # ceil without floats drifting
+    return ordered[int(rank) - 1]
+
+
+def queue_health(now: datetime | None = None) -> dict[str, Any]:
+    from submissions import workers
+
+    now = now or timezone.now()
+    data: dict[str, Any] = {"queues": {}, "redis": "ok"}
+    try:
+        client = workers.redis_client()
+        live = workers.online()
+        for queue in workers.QUEUES:
+            depth = int(client.llen(queue))
+            data["queues"][queue] = {"depth": depth, "workers": live.get(queue, 0)}
+    except Exception as exc:  # Redis down: say so rather than fail the page
+        data["redis"] = f"down: {type(exc).__name__}"
+        for queue in workers.QUEUES:
+            data["queues"][queue] = {"depth": None, "workers": None}
+    since = now - timedelta(hours=1)
+    pairs = Submission.objects.filter(
+        status=Submission.Status.GRADED, finished_at__gte=since, started_at__isnull=False
+    ).values_list("created_at", "finished_at")
+    seconds = [(f - c).total_seconds() for c, f in pairs]
+    data["last_hour"] = {
+        "graded": len(seconds),
+        "median_seconds": statistics.median(seconds) if seconds else None,
+        "p95_seconds": percentile(seconds, 95),
+    }
+    waiting = Submission.objects.filter(status=Submission.Status.QUEUED).order_by("created_at")
+    oldest = waiting.values_list("created_at", flat=True).first()
+    data["db"] = {
+        "queued": waiting.count(),
+        "running": Submission.objects.filter(status=Submission.Status.RUNNING).count(),
+        "oldest_queued_seconds": (now - oldest).total_seconds() if oldest else None,
+    }
+    return data
+
+
+def lessons_overview(course: Course, lang: str) -> list[dict[str, Any]]:
+    from dashboard.models import ExerciseDraft
+
+    drafts = {d.slug: d for d in ExerciseDraft.objects.all()}
+    out = []
+    for lesson in course_lessons(course).prefetch_related("exercises"):
+        exercises = [
+            {"exercise": e, "draft": drafts.pop(e.slug, None),
+             "title": pick_language(e.current_version.data.get("title", {}), lang)
+             if e.current_version else e.slug}
+            for e in lesson.exercises.select_related("current_version").all()
+        ]
+        new = [d for d in list(drafts.values()) if d.lesson_id == lesson.pk]
+        out.append({"lesson": lesson, "title": pick_language(lesson.title, lang),
+                    "exercises": exercises, "new_drafts": new})
+    return out

@@ -1,0 +1,290 @@
+"""Writes for the dashboard: regrades, overrides, drafts, validations, publishing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from courses.models import Exercise, Lesson
+from courses.services import exercise_publish
+from dashboard import authoring
+from dashboard.access import course_students
+from dashboard.models import (
+    Course,
+    ExerciseDraft,
+    Override,
+    Regrade,
+    RegradeResult,
+    Validation,
+)
+from dashboard.selectors import best_effective, latest_regrades
+from grading.spec import ExerciseSpec
+from submissions.models import Submission
+from submissions.services import code_problem
+
+log = logging.getLogger(__name__)
+
+
+def celery_queue(queue: str) -> str:
+    """The Celery queue for an exercise queue ("any" runs on cpu)."""
+    return "gpu" if queue == "gpu" else "cpu"
+
+
+def _send(task: Any, arg: int, queue: str) -> None:
+    """Publish after commit; if the broker is down the row waits (see docs/instructors.md)."""
+
+    def publish() -> None:
+        try:
+            task.apply_async((arg,), queue=queue, retry=True,
+                             retry_policy={"max_retries": 2, "interval_start": 0.2})
+        except Exception as exc:  # kombu raises several types
+            log.warning("could not queue %s(%s): %s", task.name, arg, exc)
+
+    transaction.on_commit(publish)
+
+
+# --------------------------------------------------------------------------- regrade
+
+
+def regrade_start(
+    *, course: Course, exercise: Exercise, by: Any, student: Any = None
+) -> Regrade:
+    """Grade every graded Submit attempt of the exercise (or of one student) again,
+    against the exercise's current version, in the background."""
+    from dashboard.tasks import regrade_submission
+
+    version = exercise.current_version
+    assert version is not None
+    students = course_students(course)
+    if student is not None:
+        students = students.filter(pk=student.pk)
+    user_ids = list(students.values_list("pk", flat=True))
+    subs = list(
+        Submission.objects.filter(
+            exercise=exercise, user_id__in=user_ids, kind=Submission.Kind.SUBMIT,
+            status=Submission.Status.GRADED,
+        ).order_by("created_at", "id")
+    )
+    # Code refused before running (too big, not text) would be refused again: keep it.
+    subs = [s for s in subs if code_problem(s.code) is None]
+    current = latest_regrades([s.pk for s in subs])
+    with transaction.atomic():
+        regrade = Regrade.objects.create(
+            course=course, exercise=exercise, version=version, student=student, created_by=by,
+            total=len(subs),
+            before={str(k): v for k, v in best_effective(exercise, user_ids).items()},
+        )
+        results = RegradeResult.objects.bulk_create(
+            RegradeResult(
+                regrade=regrade, submission=s, version=version, max_score=version.spec.max_score,
+                previous_outcome=current[s.pk].outcome if s.pk in current else s.outcome,
+                previous_score=current[s.pk].score if s.pk in current else s.score,
+            )
+            for s in subs
+        )
+        if not results:
+            regrade.status = Regrade.Status.DONE
+            regrade.finished_at = timezone.now()
+            regrade.save(update_fields=["status", "finished_at"])
+        queue = celery_queue(version.spec.queue)
+        for result in results:
+            _send(regrade_submission, result.pk, queue)
+    return regrade
+
+
+def regrade_result_finish(result: RegradeResult, verdict: dict[str, Any] | None, *,
+                          error: str = "") -> None:
+    """Store one result and advance the job's progress (exactly once per result)."""
+    now = timezone.now()
+    if verdict is not None:
+        changed = RegradeResult.objects.filter(
+            pk=result.pk, status=RegradeResult.Status.RUNNING
+        ).update(
+            status=RegradeResult.Status.DONE, outcome=verdict["outcome"],
+            score=verdict.get("score"), max_score=verdict.get("max_score", result.max_score),
+            verdict=verdict, finished_at=now,
+        )
+        counter = {"done": F("done") + 1}
+    else:
+        changed = RegradeResult.objects.filter(
+            pk=result.pk, status=RegradeResult.Status.RUNNING
+        ).update(status=RegradeResult.Status.FAILED, verdict={"error": error}, finished_at=now)
+        counter = {"failed": F("failed") + 1}
+    if changed != 1:
+        return  # someone else finished it (a re-delivered task)
+    Regrade.objects.filter(pk=result.regrade_id).update(**counter)
+    Regrade.objects.filter(
+        pk=result.regrade_id, status=Regrade.Status.RUNNING,
+        done__gte=F("total") - F("failed"),
+    ).update(status=Regrade.Status.DONE, finished_at=now)
+
+
+def regrade_changes(regrade: Regrade) -> list[dict[str, Any]]:
+    """Students whose best score on the exercise differs from before the regrade."""
+    from django.contrib.auth import get_user_model
+
+    after = best_effective(regrade.exercise, [int(k) for k in regrade.before])
+    users = get_user_model().objects.in_bulk([int(k) for k in regrade.before])
+    out = []
+    for uid, before in regrade.before.items():
+        now = after.get(int(uid), 0.0)
+        if (before or 0.0) != now and int(uid) in users:
+            out.append({"user": users[int(uid)], "before": before, "after": now})
+    return sorted(out, key=lambda r: r["user"].username)
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def override_set(*, course: Course, user: Any, exercise: Exercise, score: float, comment: str,
+                 by: Any) -> Override:
+    max_score = exercise.current_version.spec.max_score if exercise.current_version else 0
+    if not 0 <= score <= max_score:
+        raise ValueError(f"The score must be between 0 and {max_score:g}.")
+    override, _ = Override.objects.update_or_create(
+        course=course, user=user, exercise=exercise,
+        defaults={"score": score, "comment": comment.strip(), "set_by": by},
+    )
+    return override
+
+
+def override_clear(*, course: Course, user: Any, exercise: Exercise) -> None:
+    Override.objects.filter(course=course, user=user, exercise=exercise).delete()
+
+
+# --------------------------------------------------------------------------- authoring
+
+
+def draft_save(*, lesson: Lesson, fields: dict[str, str], by: Any) -> ExerciseDraft:
+    """Keep what the author typed; record the spec if the loader accepts it."""
+    spec, problems = authoring.check_exercise(lesson, fields)
+    draft, _ = ExerciseDraft.objects.update_or_create(
+        slug=fields["slug"].strip(),
+        defaults={"lesson": lesson, "fields": fields, "updated_by": by,
+                  "spec": spec.to_dict() if spec else None, "problems": problems},
+    )
+    return draft
+
+
+def spec_hash(data: dict[str, Any]) -> str:
+    raw = json.dumps({**data, "version": ""}, sort_keys=True, default=str).encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def validation_start(*, spec: ExerciseSpec, by: Any) -> Validation:
+    """Queue check_lessons for one spec: a worker runs it like any submission."""
+    from dashboard.tasks import validate_exercise
+
+    data = replace(spec, version="").to_dict()
+    with transaction.atomic():
+        validation = Validation.objects.create(
+            slug=spec.slug, spec=data, spec_hash=spec_hash(data),
+            queue=celery_queue(spec.queue), created_by=by,
+        )
+        _send(validate_exercise, validation.pk, validation.queue)
+    return validation
+
+
+def validation_claim(validation_id: int) -> Validation | None:
+    now = timezone.now()
+    stale = now - timedelta(seconds=300)
+    taken = Validation.objects.filter(pk=validation_id).filter(
+        status=Validation.Status.QUEUED
+    ).update(status=Validation.Status.RUNNING, started_at=now, tries=F("tries") + 1)
+    if not taken:
+        taken = Validation.objects.filter(
+            pk=validation_id, status=Validation.Status.RUNNING, started_at__lt=stale
+        ).update(started_at=now, tries=F("tries") + 1)
+    return Validation.objects.get(pk=validation_id) if taken else None
+
+
+def _summary(verdict: dict[str, Any]) -> dict[str, Any]:
+    error = verdict.get("error") if isinstance(verdict.get("error"), dict) else None
+    return {
+        "outcome": verdict.get("outcome"),
+        "score": verdict.get("score"),
+        "max_score": verdict.get("max_score"),
+        "checks": [
+            {k: c.get(k) for k in ("name", "passed", "points", "max_points", "diagnostic",
+                                   "message")}
+            for c in verdict.get("checks") or []
+        ],
+        "error": (error or {}).get("message") if error else None,
+    }
+
+
+def judge(spec: ExerciseSpec, ref1: dict[str, Any], ref2: dict[str, Any],
+          starter: dict[str, Any]) -> dict[str, Any]:
+    """The check_lessons rules: reference passes with full score, starter does not pass,
+    two reference runs agree."""
+    problems: list[str] = []
+    full = spec.max_score
+    a, b, s = _summary(ref1), _summary(ref2), _summary(starter)
+    if a["outcome"] != "passed" or (a["score"] or 0) < full:
+        failing = [f"{c['name']}: {c['message'] or c['diagnostic']}" for c in a["checks"]
+                   if not c["passed"]]
+        why = "; ".join(failing) or a["error"] or a["outcome"]
+        problems.append(f"the reference solution scores {a['score']} of {full:g} "
+                        f"({a['outcome']}): {why}")
+    if s["outcome"] == "passed":
+        problems.append("the starter code already passes: the checks test nothing it lacks")
+    if (a["outcome"], a["score"], [c["passed"] for c in a["checks"]]) != (
+        b["outcome"], b["score"], [c["passed"] for c in b["checks"]]
+    ):
+        problems.append("two runs of the reference solution disagree (unseeded randomness?)")
+    return {"ok": not problems, "problems": problems,
+            "reference": a, "reference_again": b, "starter": s}
+
+
+@transaction.atomic
+def publish(*, draft: ExerciseDraft) -> Exercise:
+    """Make the draft the exercise's current version (a new version when grading changed);
+    a new exercise is placed at the end of its lesson's prose."""
+    assert draft.spec is not None
+    spec = ExerciseSpec.from_dict(draft.spec)
+    exercise = Exercise.objects.filter(slug=spec.slug).first()
+    lesson = draft.lesson
+    if exercise is None:
+        last = lesson.exercises.order_by("-order").values_list("order", flat=True).first()
+        exercise = Exercise.objects.create(
+            slug=spec.slug, lesson=lesson, order=(last + 1) if last is not None else 0
+        )
+        lesson.prose = {lang: authoring._placed(text, spec.slug)
+                        for lang, text in lesson.prose.items()}
+        lesson.save(update_fields=["prose"])
+    exercise_publish(exercise=exercise, spec=spec)
+    draft.delete()
+    exercise.refresh_from_db()
+    return exercise
+
+
+def validated(draft: ExerciseDraft) -> Validation | None:
+    """The latest passing validation of exactly this draft's spec, if any."""
+    if draft.spec is None:
+        return None
+    return Validation.objects.filter(
+        spec_hash=spec_hash(draft.spec), status=Validation.Status.DONE, passed=True
+    ).first()
+
+
+@transaction.atomic
+def lesson_save(*, lesson: Lesson | None, doc: Any, course: Course) -> Lesson:
+    values = {"order": doc.order, "title": doc.title, "summary": doc.summary,
+              "prose": doc.prose}
+    if lesson is None:
+        lesson = Lesson.objects.create(slug=doc.slug, **values)
+        if not course.is_default:
+            course.lessons.add(lesson)
+        return lesson
+    for key, value in values.items():
+        setattr(lesson, key, value)
+    lesson.save()
+    return lesson

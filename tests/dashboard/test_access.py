@@ -1,0 +1,151 @@
+"""Access control for every dashboard URL: anonymous → login (pages) or 401 (API),
+student → 403, instructor of another course → 403, this course's staff → allowed.
+
+URLS lists every name in dashboard/urls.py; `test_every_url_is_listed` fails when a URL is
+added without an entry here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.urls import reverse
+
+from dashboard.models import Regrade, Validation
+from dashboard.urls import urlpatterns
+
+
+@dataclass(frozen=True)
+class U:
+    name: str
+    method: str = "get"
+    api: bool = False
+    instructor_only: bool = False
+    student_ok: bool = False  # students of the course may open it (their own grades)
+
+
+URLS = [
+    U("home"),
+    U("gradebook"),
+    U("gradebook-csv"),
+    U("exercise"),
+    U("regrade-start", "post", instructor_only=True),
+    U("override"),
+    U("submissions"),
+    U("submission"),
+    U("regrade"),
+    U("queues"),
+    U("lesson-new", instructor_only=True),
+    U("lesson-edit", instructor_only=True),
+    U("lesson-export", instructor_only=True),
+    U("exercise-new", instructor_only=True),
+    U("exercise-edit", instructor_only=True),
+    U("exercise-validate", "post", instructor_only=True),
+    U("exercise-publish", "post", instructor_only=True),
+    U("exercise-preview", "post", api=True, instructor_only=True),
+    U("my-grades", student_ok=True),
+    U("api-gradebook", api=True),
+    U("api-exercise", api=True),
+    U("api-regrade", api=True),
+    U("api-queues", api=True),
+    U("api-validation", api=True, instructor_only=True),
+]
+
+
+def test_every_url_is_listed():
+    assert sorted(p.name for p in urlpatterns) == sorted(u.name for u in URLS)
+
+
+def _kwargs(name: str, s, course: str) -> dict:
+    regrade = Regrade.objects.create(course=s.course, exercise=s.broadcast,
+                                     version=s.broadcast.current_version, total=0,
+                                     status=Regrade.Status.DONE)
+    validation = Validation.objects.create(slug="tensor-broadcast", spec={}, spec_hash="x")
+    pattern = next(p for p in urlpatterns if p.name == name)
+    values = {"course": course, "slug": "tensor-broadcast", "pk": 0, "username": "alice",
+              "lesson": "tensors"}
+    if name in ("submission",):
+        values["pk"] = s.subs["a1"].pk
+    elif name in ("regrade", "api-regrade"):
+        values["pk"] = regrade.pk
+    elif name == "api-validation":
+        values["pk"] = validation.pk
+    if name.startswith("lesson-"):
+        values["slug"] = "tensors"
+    return {k: v for k, v in values.items() if k in pattern.pattern.converters}
+
+
+def _request(client, u: U, s, course: str = "pytorch"):
+    url = reverse(f"dashboard:{u.name}", kwargs=_kwargs(u.name, s, course))
+    if u.method == "post":
+        return client.post(url, {"student": ""}), url
+    return client.get(url), url
+
+
+@pytest.mark.parametrize("u", URLS, ids=lambda u: u.name)
+def test_anonymous_is_sent_to_login(client, seeded, u):
+    response, url = _request(client, u, seeded)
+    if u.api:
+        assert response.status_code == 401
+        assert "error" in response.json()
+    else:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("u", URLS, ids=lambda u: u.name)
+def test_student_is_refused(client, seeded, u):
+    client.force_login(seeded.alice)
+    response, _ = _request(client, u, seeded)
+    if u.student_ok:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("u", URLS, ids=lambda u: u.name)
+def test_instructor_of_another_course_is_refused(client, seeded, u):
+    client.force_login(seeded.outsider)
+    response, _ = _request(client, u, seeded)
+    assert response.status_code == 403
+    # ...and the same person does get into their own course's dashboard.
+    if u.name in ("home", "gradebook", "api-queues"):
+        own, _ = _request(client, u, seeded, course="other")
+        assert own.status_code == 200
+
+
+@pytest.mark.parametrize("u", URLS, ids=lambda u: u.name)
+def test_api_token_gets_the_same_answers(client, seeded, u):
+    from accounts.models import ApiToken
+
+    token = ApiToken.objects.issue(seeded.alice)
+    url = reverse(f"dashboard:{u.name}", kwargs=_kwargs(u.name, seeded, "pytorch"))
+    call = client.post if u.method == "post" else client.get
+    response = call(url, HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == (200 if u.student_ok else 403)
+
+
+@pytest.mark.parametrize("u", URLS, ids=lambda u: u.name)
+def test_staff_get_in(client, seeded, u):
+    for user, allowed in ((seeded.teacher, True), (seeded.ta, not u.instructor_only)):
+        client.force_login(user)
+        response, _ = _request(client, u, seeded)
+        if allowed:
+            assert response.status_code in (200, 202, 302), (user, response.status_code)
+            if response.status_code == 302:
+                assert not response["Location"].startswith(reverse("login"))
+        else:
+            assert response.status_code == 403, user
+
+
+def test_unknown_course_is_404(client, seeded):
+    client.force_login(seeded.teacher)
+    assert client.get(reverse("dashboard:home", args=["nope"])).status_code == 404
+
+
+def test_other_course_does_not_show_this_course_exercises(client, seeded):
+    client.force_login(seeded.outsider)
+    url = reverse("dashboard:exercise", args=["other", "tensor-broadcast"])
+    assert client.get(url).status_code == 404
+    url = reverse("dashboard:submission", args=["other", seeded.subs["a1"].pk])
+    assert client.get(url).status_code == 404
