@@ -403,6 +403,11 @@ def _grade(spec: ExerciseSpec, raw_code: str | bytes, pool: Any, verdict: Verdic
         return
     if got.extra.get("harness_error") or got.extra.get("setup_error"):
         raise RuntimeError(_short(got.extra.get("harness_error") or got.extra.get("setup_error")))
+    if got.extra.get("oversized"):
+        verdict.outcome = "output_limit"
+        verdict.message = _msg("limit", message="The checked values are too large to export.")
+        verdict.checks = _not_graded(spec, None, {})
+        return
 
     error = got.extra.get("error")
     if error:

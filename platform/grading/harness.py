@@ -39,6 +39,8 @@ MAX_MESSAGE = 2_000
 MAX_FRAMES = 20
 
 # Captured before any student code runs (see wire.py for the same idea).
+_Tensor = torch.Tensor
+_ndarray = np.ndarray
 _TensorBase = torch._C.TensorBase
 _data_ptr = _TensorBase.data_ptr
 _untyped_storage = _TensorBase.untyped_storage
@@ -160,7 +162,7 @@ def _run(job: dict[str, Any]) -> bytes:
     snaps: dict[str, Any] = {}
     for name in snapshot:
         obj = _resolve(ns, name)
-        if isinstance(obj, torch.Tensor):
+        if issubclass(_type(obj), _Tensor):
             keep_alive.append(obj)
             with _no_tf():
                 snaps[name] = {
@@ -173,7 +175,7 @@ def _run(job: dict[str, Any]) -> bytes:
     for name in exports:
         if name.endswith(".grad"):
             before = _resolve(ns, name)
-            if isinstance(before, torch.Tensor):
+            if issubclass(_type(before), _Tensor):
                 with _no_tf():
                     before = _clone(before)
             values["before:" + name] = None if isinstance(before, _Missing) else before
@@ -205,10 +207,11 @@ def _run(job: dict[str, Any]) -> bytes:
             extra["error"] = _exception_record(exc, code, "cell")
             compiled = None
         if compiled is not None:
-            try:
-                exec(compiled, ns)
-            except BaseException as exc:  # SystemExit/KeyboardInterrupt are errors too
-                extra["error"] = _exception_record(exc, code, "cell")
+            with _guarded():
+                try:
+                    exec(compiled, ns)
+                except BaseException as exc:  # SystemExit/KeyboardInterrupt are errors too
+                    extra["error"] = _exception_record(exc, code, "cell")
         undo_count()
         extra["backward_calls"] = backward_calls[0]
         if mode == "run":
@@ -273,7 +276,7 @@ def _resolve(ns: dict[str, Any], dotted: str) -> Any:
 
 
 def _clone_tree(obj: Any) -> Any:
-    if isinstance(obj, torch.Tensor):
+    if issubclass(_type(obj), _Tensor):
         with _no_tf():
             return _clone(obj)
     if _type(obj) in (tuple, list):
@@ -288,7 +291,7 @@ def _summary(obj: Any) -> str:
     if issubclass(cls, torch.Tensor):
         with _no_tf():
             return f"tensor {str(obj.dtype).removeprefix('torch.')} {tuple(obj.shape)} {obj.device}"
-    if issubclass(cls, np.ndarray):
+    if issubclass(cls, _ndarray):
         return f"ndarray {obj.dtype} {obj.shape}"
     return cls.__name__
 
@@ -377,6 +380,24 @@ def _cell_line() -> int | None:
             return frame.f_lineno
         frame = frame.f_back
     return None
+
+
+@contextlib.contextmanager
+def _guarded() -> Iterator[None]:
+    """Undo what a cell may do to the harness's own footing: rebinding builtins, or
+    importing ``grading`` to patch it (a fresh copy is imported instead of ours)."""
+    saved_builtins = dict(builtins.__dict__)
+    ours = {k: v for k, v in sys.modules.items() if k == "grading" or k.startswith("grading.")}
+    for k in ours:
+        del sys.modules[k]
+    try:
+        yield
+    finally:
+        builtins.__dict__.clear()
+        builtins.__dict__.update(saved_builtins)
+        for k in [k for k in sys.modules if k == "grading" or k.startswith("grading.")]:
+            del sys.modules[k]
+        sys.modules.update(ours)
 
 
 @contextlib.contextmanager
@@ -548,7 +569,7 @@ def _safe_shape(node: ast.expr, frame: Any) -> list[int] | None:
         value = eval(compile(ast.Expression(node), CELL, "eval"), frame.f_globals, frame.f_locals)
     except BaseException:
         return None
-    if issubclass(_type(value), torch.Tensor | np.ndarray):
+    if issubclass(_type(value), _Tensor | _ndarray):
         with _no_tf():
             return [int(s) for s in value.shape]
     return None

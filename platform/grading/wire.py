@@ -210,6 +210,8 @@ _type = type
 _isinstance = isinstance
 _repr = repr
 _len = len
+_dumps = json.dumps
+_pack = struct.pack
 _DICT_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
 
 
@@ -452,12 +454,12 @@ class Encoder:
 
     def finish(self, values: dict[str, dict[str, Any]], extra: dict[str, Any]) -> bytes:
         doc = {"v": VERSION, "values": values, "extra": extra}
-        raw = json.dumps(doc, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        raw = _dumps(doc, ensure_ascii=False, allow_nan=False, default=str).encode("utf-8")
         if len(raw) > MAX_JSON_BYTES:
             # Keep the envelope valid: drop the values, keep a marker the grader reports.
             doc = {"v": VERSION, "values": {}, "extra": {**extra, "oversized": True}}
-            raw = json.dumps(doc, ensure_ascii=False, allow_nan=False, default=str).encode()
-        return MAGIC + struct.pack(">I", len(raw)) + raw + bytes(self.blobs)
+            raw = _dumps(doc, ensure_ascii=False, allow_nan=False, default=str).encode()
+        return MAGIC + _pack(">I", len(raw)) + raw + bytes(self.blobs)
 
 
 def _pandas() -> Any:

@@ -183,9 +183,13 @@ def test_ndarrays():
 
 # ---------------------------------------------------------------- pandas
 
-CSV = pd.DataFrame({"NumRooms": [np.nan, 2.0, 4.0, np.nan],
-                    "Alley": ["Pave", np.nan, np.nan, np.nan],
-                    "Price": [127500, 106000, 178100, 140000]})
+CSV = pd.DataFrame(
+    {
+        "NumRooms": [np.nan, 2.0, 4.0, np.nan],
+        "Alley": ["Pave", np.nan, np.nan, np.nan],
+        "Price": [127500, 106000, 178100, 140000],
+    }
+)
 
 
 def test_frames_right_and_column_order_free():

@@ -17,58 +17,159 @@ SPECS = {s.slug: s for lesson in load_course(ROOT / "lessons") for s in lesson.e
 
 # (slug, code, outcome, diagnostic expected somewhere in the verdict, text in the message)
 MISTAKES = [
-    ("tensor-arange", "x = torch.arange(12)\nn = x.numel\nX = x.reshape(3, 4)",
-     "failed", "method-not-called", "numel"),
-    ("tensor-arange", "x = torch.arange(12)\nn = x.numel()\nX = x.reshape(4, 3)",
-     "failed", "shape-mismatch", "(4, 3)"),
-    ("tensor-create", "zeros = torch.zeros((2, 3, 4))\nones = torch.ones((2, 3, 4))\n"
-     "T = troch.tensor([[1, 2, 3, 4], [2, 3, 4, 1], [2, 4, 1, 5]])\nR = torch.randn(3, 4)",
-     "error", "name-error", "`torch`"),
-    ("tensor-elementwise", "add, sub, mul, div = x + y, x - y, x * y, x / y\npower = x ^ y\n"
-     "e = torch.exp(x)", "error", None, "bitwise_xor"),
-    ("tensor-cat", "rows = torch.cat((X, Y), dim=1)\ncols = torch.cat((X, Y), dim=0)",
-     "failed", "shape-mismatch", "(3, 8)"),
+    (
+        "tensor-arange",
+        "x = torch.arange(12)\nn = x.numel\nX = x.reshape(3, 4)",
+        "failed",
+        "method-not-called",
+        "numel",
+    ),
+    (
+        "tensor-arange",
+        "x = torch.arange(12)\nn = x.numel()\nX = x.reshape(4, 3)",
+        "failed",
+        "shape-mismatch",
+        "(4, 3)",
+    ),
+    (
+        "tensor-create",
+        "zeros = torch.zeros((2, 3, 4))\nones = torch.ones((2, 3, 4))\n"
+        "T = troch.tensor([[1, 2, 3, 4], [2, 3, 4, 1], [2, 4, 1, 5]])\nR = torch.randn(3, 4)",
+        "error",
+        "name-error",
+        "`torch`",
+    ),
+    (
+        "tensor-elementwise",
+        "add, sub, mul, div = x + y, x - y, x * y, x / y\npower = x ^ y\ne = torch.exp(x)",
+        "error",
+        None,
+        "bitwise_xor",
+    ),
+    (
+        "tensor-cat",
+        "rows = torch.cat((X, Y), dim=1)\ncols = torch.cat((X, Y), dim=0)",
+        "failed",
+        "shape-mismatch",
+        "(3, 8)",
+    ),
     ("tensor-compare-sum", "eq = X == Y\ntotal = X.sum(0)", "failed", "shape-mismatch", "(4,)"),
     ("tensor-inplace", "Z = X + Y\nX += Y", "failed", "not-in-place", "in place"),
     ("tensor-inplace", "Z[:] = X + Y\nX = X + Y", "failed", "not-in-place", "`X`"),
-    ("tensor-numpy-scalar", "A = X.numpy()\nB = torch.from_numpy(A)\n"
-     "item = torch.tensor([3, 2]).item()\nf = float(a)\ni = int(a)",
-     "error", "item-multi-element", "one element"),
+    (
+        "tensor-numpy-scalar",
+        "A = X.numpy()\nB = torch.from_numpy(A)\n"
+        "item = torch.tensor([3, 2]).item()\nf = float(a)\ni = int(a)",
+        "error",
+        "item-multi-element",
+        "one element",
+    ),
     ("pandas-read", "data = pd.read_csv('house_tiny.csv')", "error", None, "FileNotFoundError"),
-    ("pandas-impute", "inputs, outputs = data.iloc[:, 0:2], data.iloc[:, 2]\n"
-     "inputs = inputs.fillna(inputs.mean())", "error", "pandas-nonnumeric-mean", "numeric_only"),
+    (
+        "pandas-impute",
+        "inputs, outputs = data.iloc[:, 0:2], data.iloc[:, 2]\n"
+        "inputs = inputs.fillna(inputs.mean())",
+        "error",
+        "pandas-nonnumeric-mean",
+        "numeric_only",
+    ),
     ("pandas-dummies", "inputs = pd.get_dummies(inputs)", "failed", "missing-column", "Alley_nan"),
-    ("pandas-to-tensor", "X = torch.tensor(inputs.values)\ny = torch.tensor(outputs.values)",
-     "error", "object-array-to-tensor", "to_numpy(dtype=float)"),
-    ("linalg-clone-sum", "B = A\nsum0 = A.sum(axis=0)\nsum1 = A.sum(axis=1)",
-     "failed", "shares-memory", "clone()"),
-    ("linalg-mean-keepdims", "mean = A.mean()\nsum_A = A.sum(axis=1)\nnormalized = A / A.sum(axis=1)",
-     "error", "broadcast-shape", "(5, 4)"),
+    (
+        "pandas-to-tensor",
+        "X = torch.tensor(inputs.values)\ny = torch.tensor(outputs.values)",
+        "error",
+        "object-array-to-tensor",
+        "to_numpy(dtype=float)",
+    ),
+    (
+        "linalg-clone-sum",
+        "B = A\nsum0 = A.sum(axis=0)\nsum1 = A.sum(axis=1)",
+        "failed",
+        "shares-memory",
+        "clone()",
+    ),
+    (
+        "linalg-mean-keepdims",
+        "mean = A.mean()\nsum_A = A.sum(axis=1)\nnormalized = A / A.sum(axis=1)",
+        "error",
+        "broadcast-shape",
+        "(5, 4)",
+    ),
     ("linalg-cumsum", "cs = A.cumsum(axis=1)", "failed", "wrong-value", "first difference"),
-    ("linalg-products", "d = torch.dot(x, y)\nAx = torch.mv(A, x)\nAM = torch.mv(A, M)",
-     "error", None, "vector"),
-    ("linalg-norms", "l2 = torch.norm(u)\nl1 = torch.norm(u)\nfro = torch.norm(torch.ones((4, 9)))",
-     "failed", "wrong-value", "7.0"),
+    (
+        "linalg-products",
+        "d = torch.dot(x, y)\nAx = torch.mv(A, x)\nAM = torch.mv(A, M)",
+        "error",
+        None,
+        "vector",
+    ),
+    (
+        "linalg-norms",
+        "l2 = torch.norm(u)\nl1 = torch.norm(u)\nfro = torch.norm(torch.ones((4, 9)))",
+        "failed",
+        "wrong-value",
+        "7.0",
+    ),
     ("autograd-backward", "y = 2 * torch.dot(x, x)", "failed", "grad-missing", "backward"),
-    ("autograd-backward", "y = 2 * torch.dot(x, x)\ny.backward(retain_graph=True)\ny.backward()",
-     "failed", "grad-accumulated", "2 times"),
+    (
+        "autograd-backward",
+        "y = 2 * torch.dot(x, x)\ny.backward(retain_graph=True)\ny.backward()",
+        "failed",
+        "grad-accumulated",
+        "2 times",
+    ),
     ("autograd-zero-grad", "x.sum().backward()", "failed", "grad-accumulated", "zero_()"),
     ("autograd-nonscalar", "y = x * x\ny.backward()", "error", "nonscalar-backward", "y.sum()"),
-    ("autograd-detach", "y = x * x\nu = y\nz = u * x\nz.sum().backward()",
-     "failed", "wrong-value", "detach"),
+    (
+        "autograd-detach",
+        "y = x * x\nu = y\nz = u * x\nz.sum().backward()",
+        "failed",
+        "wrong-value",
+        "detach",
+    ),
     ("softmax-pick", "picked = y_hat[:, y]", "failed", "shape-mismatch", "(2, 2)"),
-    ("softmax-function", "def softmax(X):\n    return torch.softmax(X, dim=1)",
-     "rejected", "forbidden-call", "torch.softmax"),
-    ("softmax-function", "import torch.nn.functional as F\ndef softmax(X):\n"
-     "    return F.softmax(X, dim=1)", "rejected", "forbidden-call", "softmax"),
-    ("softmax-function", "from torch import softmax as sm\ndef softmax(X):\n    return sm(X, 1)",
-     "rejected", "forbidden-call", "softmax"),
-    ("softmax-function", "def softmax(X):\n    return X.softmax(1)",
-     "rejected", "forbidden-call", "softmax"),
-    ("cross-entropy", "def cross_entropy(y_hat, y):\n    return -torch.log(y_hat[:, y])",
-     "failed", "shape-mismatch", "(2, 2)"),
-    ("nn-sequential", "net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(4, 1))\n"
-     "out = net(X)", "error", "shape-mismatch", "(1, 4)"),
+    (
+        "softmax-function",
+        "def softmax(X):\n    return torch.softmax(X, dim=1)",
+        "rejected",
+        "forbidden-call",
+        "torch.softmax",
+    ),
+    (
+        "softmax-function",
+        "import torch.nn.functional as F\ndef softmax(X):\n    return F.softmax(X, dim=1)",
+        "rejected",
+        "forbidden-call",
+        "softmax",
+    ),
+    (
+        "softmax-function",
+        "from torch import softmax as sm\ndef softmax(X):\n    return sm(X, 1)",
+        "rejected",
+        "forbidden-call",
+        "softmax",
+    ),
+    (
+        "softmax-function",
+        "def softmax(X):\n    return X.softmax(1)",
+        "rejected",
+        "forbidden-call",
+        "softmax",
+    ),
+    (
+        "cross-entropy",
+        "def cross_entropy(y_hat, y):\n    return -torch.log(y_hat[:, y])",
+        "failed",
+        "shape-mismatch",
+        "(2, 2)",
+    ),
+    (
+        "nn-sequential",
+        "net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(4, 1))\nout = net(X)",
+        "error",
+        "shape-mismatch",
+        "(1, 4)",
+    ),
 ]
 
 
@@ -81,8 +182,11 @@ def _all_text(v: dict) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.parametrize(("slug", "code", "outcome", "diagnostic", "text"), MISTAKES,
-                         ids=[f"{m[0]}-{i}" for i, m in enumerate(MISTAKES)])
+@pytest.mark.parametrize(
+    ("slug", "code", "outcome", "diagnostic", "text"),
+    MISTAKES,
+    ids=[f"{m[0]}-{i}" for i, m in enumerate(MISTAKES)],
+)
 def test_typical_mistake(pool, slug, code, outcome, diagnostic, text):
     v = grader.grade(SPECS[slug], code, pool=pool).to_dict()
     assert v["outcome"] == outcome, v
@@ -93,7 +197,9 @@ def test_typical_mistake(pool, slug, code, outcome, diagnostic, text):
 
 
 def test_naive_softmax_gets_partial_credit(pool):
-    code = "def softmax(X):\n    X_exp = torch.exp(X)\n    return X_exp / X_exp.sum(1, keepdim=True)"
+    code = (
+        "def softmax(X):\n    X_exp = torch.exp(X)\n    return X_exp / X_exp.sum(1, keepdim=True)"
+    )
     v = grader.grade(SPECS["softmax-function"], code, pool=pool).to_dict()
     assert v["outcome"] == "failed"
     assert v["score"] == 3.0 and v["max_score"] == 4.0
@@ -121,30 +227,59 @@ RIGHT = [
     ("autograd-detach", "y = x * x\nu = y.detach().clone()\nz = u * x\nz.sum().backward()"),
     ("pandas-dummies", "inputs = pd.get_dummies(inputs, dummy_na=True, dtype=int)"),
     ("pandas-dummies", "inputs = pd.get_dummies(inputs, dummy_na=True, dtype=float)"),
-    ("pandas-to-tensor", "X = torch.tensor(inputs.to_numpy(dtype=float))\n"
-     "y = torch.tensor(outputs.to_numpy(dtype=float))"),
-    ("pandas-to-tensor", "X = torch.tensor(inputs.astype(float).values)\n"
-     "y = torch.tensor(outputs.values, dtype=torch.float64)"),
-    ("pandas-impute", "inputs, outputs = data.iloc[:, 0:2], data.iloc[:, -1]\n"
-     "inputs['NumRooms'] = inputs['NumRooms'].fillna(inputs['NumRooms'].mean())"),
+    (
+        "pandas-to-tensor",
+        "X = torch.tensor(inputs.to_numpy(dtype=float))\n"
+        "y = torch.tensor(outputs.to_numpy(dtype=float))",
+    ),
+    (
+        "pandas-to-tensor",
+        "X = torch.tensor(inputs.astype(float).values)\n"
+        "y = torch.tensor(outputs.values, dtype=torch.float64)",
+    ),
+    (
+        "pandas-impute",
+        "inputs, outputs = data.iloc[:, 0:2], data.iloc[:, -1]\n"
+        "inputs['NumRooms'] = inputs['NumRooms'].fillna(inputs['NumRooms'].mean())",
+    ),
     ("linalg-clone-sum", "B = A.clone()\nsum0 = torch.sum(A, dim=0)\nsum1 = A.sum(1)"),
     ("linalg-clone-sum", "B = A.detach().clone()\nsum0 = A.sum(0)\nsum1 = A.sum(dim=1)"),
-    ("linalg-norms", "l2 = torch.norm(u)\nl1 = torch.abs(u).sum()\nfro = torch.norm(torch.ones((4, 9)))"),
-    ("linalg-norms", "l2 = torch.linalg.norm(u)\nl1 = u.abs().sum().item()\n"
-     "fro = torch.linalg.matrix_norm(torch.ones((4, 9)))"),
-    ("tensor-numpy-scalar", "A = X.numpy()\nB = torch.tensor(A)\nitem = a.item()\nf = float(a)\n"
-     "i = int(a)"),
+    (
+        "linalg-norms",
+        "l2 = torch.norm(u)\nl1 = torch.abs(u).sum()\nfro = torch.norm(torch.ones((4, 9)))",
+    ),
+    (
+        "linalg-norms",
+        "l2 = torch.linalg.norm(u)\nl1 = u.abs().sum().item()\n"
+        "fro = torch.linalg.matrix_norm(torch.ones((4, 9)))",
+    ),
+    (
+        "tensor-numpy-scalar",
+        "A = X.numpy()\nB = torch.tensor(A)\nitem = a.item()\nf = float(a)\ni = int(a)",
+    ),
     ("softmax-pick", "picked = y_hat[[0, 1], y]"),
-    ("softmax-function", "def softmax(X):\n    X = X - X.max(dim=1, keepdim=True).values\n"
-     "    e = X.exp()\n    return e / e.sum(axis=1, keepdims=True)"),
-    ("cross-entropy", "def cross_entropy(y_hat, y):\n"
-     "    return -torch.log(y_hat.gather(1, y.unsqueeze(1)).squeeze(1))"),
-    ("nn-params", "bias = net[2].bias.detach()\nkeys = [k for k in net[2].state_dict()]\n"
-     "grad_before = net[2].weight.grad\nnet(X).sum().backward()\n"
-     "grad_shape = tuple(net[2].weight.grad.shape)"),
-    ("nn-params", "bias = net[-1].bias.data\nkeys = list(net[-1].state_dict())\n"
-     "grad_before = net[-1].weight.grad\nloss = net(X).sum()\nloss.backward()\n"
-     "grad_shape = net[-1].weight.grad.shape"),
+    (
+        "softmax-function",
+        "def softmax(X):\n    X = X - X.max(dim=1, keepdim=True).values\n"
+        "    e = X.exp()\n    return e / e.sum(axis=1, keepdims=True)",
+    ),
+    (
+        "cross-entropy",
+        "def cross_entropy(y_hat, y):\n"
+        "    return -torch.log(y_hat.gather(1, y.unsqueeze(1)).squeeze(1))",
+    ),
+    (
+        "nn-params",
+        "bias = net[2].bias.detach()\nkeys = [k for k in net[2].state_dict()]\n"
+        "grad_before = net[2].weight.grad\nnet(X).sum().backward()\n"
+        "grad_shape = tuple(net[2].weight.grad.shape)",
+    ),
+    (
+        "nn-params",
+        "bias = net[-1].bias.data\nkeys = list(net[-1].state_dict())\n"
+        "grad_before = net[-1].weight.grad\nloss = net(X).sum()\nloss.backward()\n"
+        "grad_shape = net[-1].weight.grad.shape",
+    ),
 ]
 
 

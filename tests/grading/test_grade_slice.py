@@ -35,8 +35,18 @@ def test_wrong_value_names_index_and_values(pool):
 
 def test_verdict_json_shape(pool):
     v = grader.grade(SPEC, "print('hello')\nc = a + b", pool=pool).to_dict()
-    for key in ("exercise", "outcome", "passed", "score", "max_score", "checks", "stdout",
-                "error", "queue", "duration_ms"):
+    for key in (
+        "exercise",
+        "outcome",
+        "passed",
+        "score",
+        "max_score",
+        "checks",
+        "stdout",
+        "error",
+        "queue",
+        "duration_ms",
+    ):
         assert key in v
     assert v["stdout"] == "hello\n"
     assert "id" not in v and "status" not in v

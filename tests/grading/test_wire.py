@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import struct
@@ -24,9 +25,18 @@ def roundtrip(value):
 
 def test_scalars_and_containers_round_trip():
     value = {
-        "none": None, "t": True, "i": -3, "big": 2**80, "f": 1.5, "nan": float("nan"),
-        "inf": float("-inf"), "c": 1 + 2j, "s": "héllo 中文", "tup": (1, [2, 3]),
-        "set": {1, 2}, 5: "int key",
+        "none": None,
+        "t": True,
+        "i": -3,
+        "big": 2**80,
+        "f": 1.5,
+        "nan": float("nan"),
+        "inf": float("-inf"),
+        "c": 1 + 2j,
+        "s": "héllo 中文",
+        "tup": (1, [2, 3]),
+        "set": {1, 2},
+        5: "int key",
     }
     out = roundtrip(value)
     assert out["none"] is None and out["t"] is True and out["i"] == -3 and out["big"] == 2**80
@@ -99,7 +109,12 @@ def test_module_summary():
     net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
     out = roundtrip(net)
     assert isinstance(out, wire.ModuleSummary)
-    assert [c.rsplit(".", 1)[-1] for _, c, _ in out.layers] == ["Sequential", "Linear", "ReLU", "Linear"]
+    assert [c.rsplit(".", 1)[-1] for _, c, _ in out.layers] == [
+        "Sequential",
+        "Linear",
+        "ReLU",
+        "Linear",
+    ]
     assert out.params["2.weight"].shape == (1, 8)
     assert torch.equal(out.params["0.bias"], net[0].bias.detach())
 
@@ -114,9 +129,19 @@ def test_callables_and_opaque():
         def __repr__(self):
             return "T" * 10_000
 
-    out = wire.decode(wire.encode({"m": x.numel, "f": f, "l": lambda: 0, "o": Thing(),
-                                   "cls": Thing, "dev": torch.device("cpu"),
-                                   "dt": torch.float16})).values
+    out = wire.decode(
+        wire.encode(
+            {
+                "m": x.numel,
+                "f": f,
+                "l": lambda: 0,
+                "o": Thing(),
+                "cls": Thing,
+                "dev": torch.device("cpu"),
+                "dt": torch.float16,
+            }
+        )
+    ).values
     assert out["m"] == wire.CallableValue("builtin", "numel")
     assert out["f"].kind == "function" and out["l"].kind == "function"
     assert out["cls"].kind == "class"
@@ -145,18 +170,44 @@ def _doc(values, blobs=b""):
         b"",
         b"PK\x03\x04not an export",
         wire.MAGIC + struct.pack(">I", 10**9),
-        _doc({"x": {"t": "tensor", "dtype": "float32", "shape": [4], "data": {"off": 0, "len": 16}}},
-             b"\0" * 8),  # blob shorter than shape × itemsize
-        _doc({"x": {"t": "tensor", "dtype": "float32", "shape": [2], "data": {"off": 0, "len": 4}}},
-             b"\0" * 8),  # length does not match the shape
-        _doc({"x": {"t": "tensor", "dtype": "object", "shape": [1], "data": {"off": 0, "len": 8}}},
-             b"\0" * 8),
-        _doc({"x": {"t": "tensor", "dtype": "float32", "shape": [-1], "data": {"off": 0, "len": 0}}}),
-        _doc({"x": {"t": "tensor", "dtype": "float32", "shape": [1] * 40,
-                    "data": {"off": 0, "len": 4}}}, b"\0" * 4),
+        _doc(
+            {"x": {"t": "tensor", "dtype": "float32", "shape": [4], "data": {"off": 0, "len": 16}}},
+            b"\0" * 8,
+        ),  # blob shorter than shape × itemsize
+        _doc(
+            {"x": {"t": "tensor", "dtype": "float32", "shape": [2], "data": {"off": 0, "len": 4}}},
+            b"\0" * 8,
+        ),  # length does not match the shape
+        _doc(
+            {"x": {"t": "tensor", "dtype": "object", "shape": [1], "data": {"off": 0, "len": 8}}},
+            b"\0" * 8,
+        ),
+        _doc(
+            {"x": {"t": "tensor", "dtype": "float32", "shape": [-1], "data": {"off": 0, "len": 0}}}
+        ),
+        _doc(
+            {
+                "x": {
+                    "t": "tensor",
+                    "dtype": "float32",
+                    "shape": [1] * 40,
+                    "data": {"off": 0, "len": 4},
+                }
+            },
+            b"\0" * 4,
+        ),
         _doc({"x": {"t": "pickle", "v": "gASVAAAAAAAAAAB9lC4="}}),
-        _doc({"x": {"t": "ndarray", "dtype": "float64", "shape": [3], "data": {"off": 8, "len": 24}}},
-             b"\0" * 24),
+        _doc(
+            {
+                "x": {
+                    "t": "ndarray",
+                    "dtype": "float64",
+                    "shape": [3],
+                    "data": {"off": 8, "len": 24},
+                }
+            },
+            b"\0" * 24,
+        ),
         _doc({"x": {"t": "int", "v": 1.5}}),
         _doc({"x": "raw string"}),
     ],
@@ -177,10 +228,8 @@ def test_decode_never_unpickles_or_imports():
 def test_mutated_exports_decode_or_raise_wire_error(noise, pos):
     good = bytearray(wire.encode({"x": torch.arange(6.0).reshape(2, 3), "s": [1, "a", None]}))
     good[pos % len(good) : pos % len(good) + len(noise)] = noise
-    try:
+    with contextlib.suppress(wire.WireError):
         wire.decode(bytes(good))
-    except wire.WireError:
-        pass
 
 
 # ---------------------------------------------------------------- property tests
