@@ -204,20 +204,21 @@ def _sort(rows: list[Row], key: str, descending: bool, exercises: list[Exercise]
     by_slug = {e.slug: e.pk for e in exercises}
     by_lesson = {g["lesson"].slug: g["lesson"].pk for g in lessons}
     epoch = timezone.make_aware(datetime(1970, 1, 1))
+    # Ties stay in username order either way (sort is stable, also with reverse=True).
+    rows.sort(key=lambda r: r.user.username)
     if key == "total":
-        rows.sort(key=lambda r: (r.total, r.user.username), reverse=descending)
+        rows.sort(key=lambda r: r.total, reverse=descending)
     elif key == "last":
-        rows.sort(key=lambda r: (r.last or epoch, r.user.username), reverse=descending)
+        rows.sort(key=lambda r: r.last or epoch, reverse=descending)
     elif key.startswith("lesson:") and key[7:] in by_lesson:
         lid = by_lesson[key[7:]]
-        rows.sort(key=lambda r: (r.lesson_totals.get(lid, 0.0), r.user.username),
-                  reverse=descending)
+        rows.sort(key=lambda r: r.lesson_totals.get(lid, 0.0), reverse=descending)
     elif key in by_slug:
         eid = by_slug[key]
-        rows.sort(key=lambda r: (r.cells[eid].grade if r.cells[eid].grade is not None else -1.0,
-                                 r.user.username), reverse=descending)
-    else:
-        rows.sort(key=lambda r: r.user.username, reverse=descending)
+        rows.sort(key=lambda r: -1.0 if r.cells[eid].grade is None else r.cells[eid].grade,
+                  reverse=descending)
+    elif descending:
+        rows.reverse()
 
 
 def gradebook_table(book: Gradebook) -> tuple[list[str], list[list[Any]]]:

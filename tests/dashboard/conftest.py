@@ -70,7 +70,18 @@ class Seeded:
 
 
 @pytest.fixture
-def seeded(db, course) -> Seeded:
+def tensors(db):
+    """Only the tensors lesson (syncing every lesson costs seconds per test)."""
+    from django.conf import settings
+
+    from courses.loader import load_lesson
+    from courses.services import SyncReport, lesson_upsert
+
+    return lesson_upsert(load_lesson(settings.LESSONS_DIR / "tensors"), SyncReport())
+
+
+@pytest.fixture
+def seeded(db, tensors) -> Seeded:
     from dashboard.access import default_course
 
     main = default_course()
@@ -131,3 +142,8 @@ def fake_grader(monkeypatch):
 
     monkeypatch.setattr(dashboard.tasks, "execute", run)
     return calls
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

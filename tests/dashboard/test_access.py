@@ -83,8 +83,11 @@ def _request(client, u: U, s, course: str = "pytorch"):
 
 
 @pytest.mark.parametrize("u", URLS, ids=lambda u: u.name)
-def test_anonymous_is_sent_to_login(client, seeded, u):
-    response, url = _request(client, u, seeded)
+def test_access(client, seeded, u):
+    from accounts.models import ApiToken
+
+    # Anonymous: the login page for pages, JSON 401 for the API.
+    response, _ = _request(client, u, seeded)
     if u.api:
         assert response.status_code == 401
         assert "error" in response.json()
@@ -92,41 +95,29 @@ def test_anonymous_is_sent_to_login(client, seeded, u):
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
 
-
-@pytest.mark.parametrize("u", URLS, ids=lambda u: u.name)
-def test_student_is_refused(client, seeded, u):
+    # A student of the course: 403 (except their own grades page).
     client.force_login(seeded.alice)
     response, _ = _request(client, u, seeded)
-    if u.student_ok:
-        assert response.status_code == 200
-    else:
-        assert response.status_code == 403
+    assert response.status_code == (200 if u.student_ok else 403)
 
-
-@pytest.mark.parametrize("u", URLS, ids=lambda u: u.name)
-def test_instructor_of_another_course_is_refused(client, seeded, u):
-    client.force_login(seeded.outsider)
-    response, _ = _request(client, u, seeded)
-    assert response.status_code == 403
-    # ...and the same person does get into their own course's dashboard.
-    if u.name in ("home", "gradebook", "api-queues"):
-        own, _ = _request(client, u, seeded, course="other")
-        assert own.status_code == 200
-
-
-@pytest.mark.parametrize("u", URLS, ids=lambda u: u.name)
-def test_api_token_gets_the_same_answers(client, seeded, u):
-    from accounts.models import ApiToken
-
+    # The same student through an API token: same answer.
+    client.logout()
     token = ApiToken.objects.issue(seeded.alice)
     url = reverse(f"dashboard:{u.name}", kwargs=_kwargs(u.name, seeded, "pytorch"))
     call = client.post if u.method == "post" else client.get
     response = call(url, HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == (200 if u.student_ok else 403)
 
+    # An instructor of another course: 403 here...
+    client.force_login(seeded.outsider)
+    response, _ = _request(client, u, seeded)
+    assert response.status_code == 403
+    # ...while their own course's dashboard opens.
+    if u.name in ("home", "gradebook", "api-queues"):
+        own, _ = _request(client, u, seeded, course="other")
+        assert own.status_code == 200
 
-@pytest.mark.parametrize("u", URLS, ids=lambda u: u.name)
-def test_staff_get_in(client, seeded, u):
+    # This course's instructor gets in; its TA too, except for instructor-only URLs.
     for user, allowed in ((seeded.teacher, True), (seeded.ta, not u.instructor_only)):
         client.force_login(user)
         response, _ = _request(client, u, seeded)
