@@ -241,7 +241,7 @@
           this.renderHistory();
         }
         const verdict = created.status === "graded" ? created : await this.poll(created.url);
-        this.status.textContent = t("done");
+        this.status.textContent = "";
         this.render(verdict, kind);
         if (attempt) {
           Object.assign(attempt, { status: "graded", outcome: verdict.outcome, score: verdict.score,

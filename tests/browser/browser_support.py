@@ -39,7 +39,7 @@ class PageWatch:
                 self.problems.append(f"external request: {url}")
                 route.abort()
                 return
-            response = route.fetch()
+            response = route.fetch(max_redirects=0)  # the browser follows redirects itself
             headers = {**response.headers, "content-security-policy": STRICT_CSP}
             route.fulfill(response=response, headers=headers)
 

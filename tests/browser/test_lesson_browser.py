@@ -31,7 +31,12 @@ def replace_code(page, code: str, slug: str = "tensor-broadcast") -> None:
             page.keyboard.press("Shift+Home")
             page.keyboard.press("Delete")
         page.keyboard.insert_text(line)
-    assert editor_text(page, slug) == code
+    # CodeMirror reads DOM input asynchronously: wait until its document holds the code.
+    page.wait_for_function(
+        "([s, code]) => Array.from(document.querySelectorAll(`#exercise-${s} .cm-line`),"
+        " (l) => l.textContent).join('\\n') === code",
+        arg=[slug, code],
+    )
 
 
 def editor_text(page, slug: str = "tensor-broadcast") -> str:
