@@ -413,6 +413,12 @@ def _grade(spec: ExerciseSpec, raw_code: str | bytes, pool: Any, verdict: Verdic
     if error:
         verdict.error = error_view(error)
     verdict.checks = [_run_check(spec, c, i, ref, got) for i, c in enumerate(spec.checks)]
+    if verdict.error and verdict.error.get("line"):
+        # A name the cell never reached: say where it stopped, not only that it is missing.
+        for c in verdict.checks:
+            if c.diagnostic in ("missing-name", "grad-missing") and not c.hidden:
+                note = render("stopped", {"line": verdict.error["line"]})
+                c.messages = {k: f"{v} {note[k]}" for k, v in c.messages.items()}
     # The harness flags calls to forbidden functions that static analysis missed.
     runtime = got.extra.get("violations") or []
     if runtime:

@@ -321,6 +321,10 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "en": "Not checked: the cell did not run to the end.",
         "zh-hans": "未检查：代码没有运行完。",
     },
+    ("stopped", ""): {
+        "en": "(Your code stopped with an error at line {line}.)",
+        "zh-hans": "（代码在第 {line} 行出错后停止了。）",
+    },
     ("passed", ""): {"en": "`{name}` is correct.", "zh-hans": "`{name}` 正确。"},
 }
 
