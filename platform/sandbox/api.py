@@ -75,6 +75,7 @@ class RunReport:
     message: str  # for the student when status != "ok"
     cpu_ms: float | None = None  # CPU time the run used (user + system)
     memory_peak_bytes: int | None = None  # max RSS of the run, when known
+    timings: dict[str, float] = field(default_factory=dict)  # warm parent's breakdown (ms)
 
     @property
     def ok(self) -> bool:

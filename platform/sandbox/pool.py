@@ -104,7 +104,8 @@ class _WarmParent:
                          output_truncated=bool(rep["output_truncated"]),
                          duration_ms=float(rep["duration_ms"]), exit_code=rep["exit_code"],
                          signal=rep["signal"], message=rep["message"],
-                         cpu_ms=rep.get("cpu_ms"), memory_peak_bytes=rep.get("memory_peak_bytes"))
+                         cpu_ms=rep.get("cpu_ms"), memory_peak_bytes=rep.get("memory_peak_bytes"),
+                         timings=rep.get("timings") or {})
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -129,14 +130,16 @@ class SandboxPool:
 
     def __init__(self, *, harness: str = "grading.harness:main", device: str = "cpu",
                  size: int = 1, strict: bool = True, pythonpath: list[str] | None = None,
-                 prefork: int = 1, preload: list[str] | None = None,
+                 prefork: int | None = None, preload: list[str] | None = None,
                  python: str | None = None, start_timeout: float = 180.0) -> None:
         if device not in ("cpu", "gpu"):
             raise ValueError("device must be 'cpu' or 'gpu'")
         self.harness, self.device, self.size, self.strict = harness, device, size, strict
         self.cfg = {"harness": harness, "device": device, "strict": strict,
                     "pythonpath": [os.path.abspath(p) for p in (pythonpath or [PLATFORM_DIR])],
-                    "prefork": prefork, "parent_pid": os.getpid(),
+                    # two waiting children keep back-to-back runs off the fork's clock;
+                    # on a GPU each holds a CUDA context, so one
+                    "prefork": prefork or (1 if device == "gpu" else 2), "parent_pid": os.getpid(),
                     "preload": preload or ["numpy", "pandas", "torch"]}
         self.python = python or sys.executable
         self.start_timeout = start_timeout

@@ -41,6 +41,7 @@ PR_CAP_AMBIENT_CLEAR_ALL = 4
 SECCOMP_MODE_FILTER = 2
 
 SYS_pivot_root = 155
+SYS_close_range = 436
 SYS_landlock_create_ruleset = 444
 SYS_landlock_add_rule = 445
 SYS_landlock_restrict_self = 446
@@ -49,6 +50,7 @@ libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes
                        ctypes.c_char_p]
 libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 libc.unshare.argtypes = [ctypes.c_int]
+libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
 libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
                        ctypes.c_ulong]
 libc.syscall.restype = ctypes.c_long
@@ -79,9 +81,55 @@ def unshare(flags: int) -> None:
     _check(libc.unshare(flags), "unshare")
 
 
+def setns(fd: int, nstype: int) -> None:
+    _check(libc.setns(fd, nstype), "setns")
+
+
 def pivot_root(new_root: str, put_old: str) -> None:
     _check(libc.syscall(SYS_pivot_root, _b(new_root), _b(put_old)), "pivot_root")
 
 
 def prctl(option: int, a2: int = 0, a3: int = 0, a4: int = 0, a5: int = 0) -> int:
     return _check(libc.prctl(option, a2, a3, a4, a5), f"prctl({option})")
+
+
+def close_range(first: int) -> None:
+    """Close every fd >= first in one call (a loop over the fd limit costs tens of ms)."""
+    if libc.syscall(SYS_close_range, first, 0xFFFFFFFF, 0) < 0:
+        import resource
+
+        os.closerange(first, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+
+
+MADV_HUGEPAGE = 14
+MADV_COLLAPSE = 25  # Linux >= 6.1
+libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+
+
+def collapse_heap_to_hugepages() -> int:
+    """Back this process's anonymous memory with transparent huge pages where possible.
+
+    Fork copies one entry per 2 MiB huge page instead of 512 page-table entries, and exit
+    frees as few: for a warm parent holding ~170 MiB of torch/pandas heap this cuts fork +
+    exit from ~10 ms to ~4 ms. Children still copy-on-write 4 KiB at a time (the kernel
+    splits the huge mapping on the first write). Best effort; returns ranges collapsed."""
+    huge = 2 * 1024 * 1024
+    done = 0
+    try:
+        with open("/proc/self/maps") as fh:
+            lines = fh.readlines()
+    except OSError:
+        return 0
+    for line in lines:
+        parts = line.split()
+        path = parts[5] if len(parts) > 5 else ""
+        if parts[1] != "rw-p" or (path and path != "[heap]"):
+            continue
+        lo, hi = (int(x, 16) for x in parts[0].split("-"))
+        lo, hi = (lo + huge - 1) // huge * huge, hi // huge * huge
+        if hi <= lo:
+            continue
+        libc.madvise(lo, hi - lo, MADV_HUGEPAGE)
+        if libc.madvise(lo, hi - lo, MADV_COLLAPSE) == 0:
+            done += 1
+    return done

@@ -45,6 +45,8 @@ class Waiting:
     ctl_r: int
     cgroup: Any = None
     ready: dict[str, Any] | None = None
+    reaped: bool = False
+    killed: bool = False
     born: float = field(default_factory=time.monotonic)
 
 
@@ -58,10 +60,31 @@ class Zygote:
         self.strict = bool(cfg.get("strict", True))
         self.prefork = max(1, int(cfg.get("prefork", 1)))
         self.waiting: list[Waiting] = []
+        self.timings: dict[str, float] = {}  # where the time of the last run went
+        self.pending: list[Waiting] = []  # finished runs still to reap
         self.host = isolation.Host.probe(device=self.device, strict=self.strict,
                                          workdir=cfg.get("statedir"))
         self.harness = self._load_harness(cfg["harness"])
         cfg["_harness_fn"] = self.harness
+        cfg["_warmup_fn"] = getattr(sys.modules[self.harness.__module__], "warmup", None)
+        if not self.host.refused:
+            try:
+                isolation.setup_parent(self.host)
+            except isolation.LayerError as exc:
+                if self.strict:
+                    self.host.refused = f"sandbox layer '{exc.layer}' failed: {exc.error}"
+                self.host.layers[exc.layer] = f"off: {exc.error}"
+                self.host.mount = False
+        # Everything imported so far is permanent: keep the collector off those pages so
+        # that children do not copy them on first touch.
+        import gc
+
+        gc.collect()
+        gc.freeze()
+        if cfg.get("hugepages", True):
+            from sandbox import sysapi
+
+            sysapi.collapse_heap_to_hugepages()
 
     def _load_harness(self, dotted: str) -> Any:
         import importlib
@@ -90,7 +113,7 @@ class Zygote:
         keep = {"job": job_r, "out": out_w, "res": res_w, "ctl": ctl_w}
         ready = None
         try:
-            pid = self.iso.fork_isolated(self.host, keep, ctl_r, cgroup, self.cfg)
+            pid = self.iso.fork_isolated(self.host, keep, cgroup, self.cfg)
         except self.iso.LayerError as exc:
             pid, ready = -1, {"ok": False, "layer": exc.layer, "error": exc.error}
         for fd in (job_r, out_w, res_w, ctl_w):
@@ -130,7 +153,7 @@ class Zygote:
             buf += chunk
         line = buf.split(b"\n", 1)[0]
         try:
-            msg = json.loads(line[1:] if line.startswith(b"R") else line)
+            msg = json.loads(line)
         except ValueError:
             msg = {"ok": False, "layer": "startup", "error": "garbled readiness message"}
         return msg if isinstance(msg, dict) else {"ok": False, "error": "garbled"}
@@ -151,8 +174,10 @@ class Zygote:
     def run(self, header: dict[str, Any], payload: bytes, files: list[tuple[str, bytes]]
             ) -> tuple[dict[str, Any], bytes, bytes]:
         limits = header["limits"]
+        t_take = time.monotonic()
         child = self.take()
         ready = self.read_ready(child, timeout=30.0)
+        self.timings["wait_child_ms"] = (time.monotonic() - t_take) * 1000
         if not ready.get("ok"):
             self.discard(child)
             msg = f"sandbox layer '{ready.get('layer')}' failed: {ready.get('error')}"
@@ -172,18 +197,45 @@ class Zygote:
             pass  # it died; the wait below says how
         os.close(child.job_w)
         child.job_w = -1
+        # Fork the replacement now, while this run executes on the other core.
+        t_refill = time.monotonic()
+        self.refill()
+        self.timings["refill_ms"] = (time.monotonic() - t_refill) * 1000
         try:
             return self.supervise(child, limits, t0)
         finally:
             for fd in (child.out_r, child.res_r, child.ctl_r):
                 with contextlib.suppress(OSError):
                     os.close(fd)
+            self.pending.append(child)  # reaped right after the answer is sent
+
+    def reap_pending(self, block: bool = True) -> None:
+        """Kill what is left of finished runs (the whole pid namespace goes with PID 1),
+        reap, and remove their cgroups. Runs after the answer has gone out; without
+        `block`, only what has already exited (exit teardown takes a few ms of the
+        child's own time, which the warm parent need not wait for)."""
+        still = []
+        for child in self.pending:
+            if child.pid > 0 and not child.reaped:
+                if not child.killed:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(child.pid, signal.SIGKILL)
+                    child.killed = True
+                try:
+                    wpid, _ = os.waitpid(child.pid, 0 if block else os.WNOHANG)
+                except ChildProcessError:
+                    wpid = child.pid
+                if wpid == 0:
+                    still.append(child)
+                    continue
+                child.reaped = True
             if child.cgroup is not None:
                 child.cgroup.destroy()
             if not self.host.mount:
                 import shutil
 
                 shutil.rmtree(self.host.workdir_for(child.pid), ignore_errors=True)
+        self.pending = still
 
     def supervise(self, child: Waiting, limits: dict[str, Any], t0: float
                   ) -> tuple[dict[str, Any], bytes, bytes]:
@@ -196,6 +248,24 @@ class Zygote:
         pidfd = os.pidfd_open(child.pid)
         open_fds = {child.out_r, child.res_r}
         status_raw = rusage = None
+        exit_code = sig = None
+        cpu_ms = None
+
+        def take(fd: int, chunk: bytes) -> None:
+            nonlocal out_over, res_over
+            if fd == child.out_r:
+                room = out_cap - len(out)
+                out.extend(chunk[:max(room, 0)])
+                if len(chunk) > room and not out_over:
+                    out_over = True
+                    self.kill(child)
+            else:
+                room = res_cap - len(res)
+                res.extend(chunk[:max(room, 0)])
+                if len(chunk) > room and not res_over:
+                    res_over = True
+                    self.kill(child)
+
         try:
             poller = select.poll()
             for fd in (*open_fds, pidfd):
@@ -217,51 +287,49 @@ class Zygote:
                         poller.unregister(fd)
                         open_fds.discard(fd)
                         continue
-                    if fd == child.out_r:
-                        room = out_cap - len(out)
-                        out += chunk[:max(room, 0)]
-                        if len(chunk) > room and not out_over:
-                            out_over = True
-                            self.kill(child)
-                    else:
-                        room = res_cap - len(res)
-                        res += chunk[:max(room, 0)]
-                        if len(chunk) > room and not res_over:
-                            res_over = True
-                            self.kill(child)
+                    take(fd, chunk)
+                if (not open_fds and not (out_over or res_over or timed_out)
+                        and frame_complete(res)):
+                    # The harness returned and the run closed its output: answer now, and
+                    # let the process exit (and be reaped) after the answer is sent.
+                    exit_code = 0
+                    cpu_ms = proc_cpu_ms(child.pid)
+                    break
                 if any(fd == pidfd for fd, _ in events) or (timed_out and not events):
                     try:
                         wpid, status_raw, rusage = os.wait4(child.pid, os.WNOHANG)
                     except ChildProcessError:
                         wpid = child.pid
                     if wpid == child.pid:
+                        child.reaped = True
                         break
-            # The run is dead and its namespace with it: drain what is left in the pipes.
-            for fd in list(open_fds):
-                while True:
-                    try:
-                        chunk = os.read(fd, 1 << 16)
-                    except (BlockingIOError, OSError):
-                        break
-                    if not chunk:
-                        break
-                    if fd == child.out_r:
-                        room = out_cap - len(out)
-                        out += chunk[:max(room, 0)]
-                        out_over = out_over or len(chunk) > room
-                    else:
-                        room = res_cap - len(res)
-                        res += chunk[:max(room, 0)]
-                        res_over = res_over or len(chunk) > room
+            if child.reaped:
+                # The run is dead and its namespace with it: drain what is left.
+                for fd in list(open_fds):
+                    while True:
+                        try:
+                            chunk = os.read(fd, 1 << 16)
+                        except OSError:
+                            break
+                        if not chunk:
+                            break
+                        take(fd, chunk)
         finally:
             os.close(pidfd)
         duration_ms = (time.monotonic() - t0) * 1000
-        if child.cgroup is not None:
-            child.cgroup.kill_all()
+        if status_raw is not None:
+            if os.WIFEXITED(status_raw):
+                exit_code = os.WEXITSTATUS(status_raw)
+            elif os.WIFSIGNALED(status_raw):
+                sig = os.WTERMSIG(status_raw)
+        if rusage is not None:
+            cpu_ms = (rusage.ru_utime + rusage.ru_stime) * 1000
         oom = child.cgroup.oom_killed() if child.cgroup is not None else False
         mem_peak = child.cgroup.peak() if child.cgroup is not None else None
+        if mem_peak is None and rusage is not None:
+            mem_peak = rusage.ru_maxrss * 1024
         return self.classify(limits, bytes(out), bytes(res), out_over, res_over, timed_out,
-                             oom, status_raw, rusage, duration_ms, mem_peak)
+                             oom, exit_code, sig, cpu_ms, duration_ms, mem_peak)
 
     def kill(self, child: Waiting) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -270,20 +338,9 @@ class Zygote:
             child.cgroup.kill_all()
 
     def classify(self, limits: dict[str, Any], out: bytes, res: bytes, out_over: bool,
-                 res_over: bool, timed_out: bool, oom: bool, status_raw: int | None,
-                 rusage: Any, duration_ms: float, mem_peak: int | None
-                 ) -> tuple[dict[str, Any], bytes, bytes]:
-        exit_code = sig = None
-        if status_raw is not None:
-            if os.WIFEXITED(status_raw):
-                exit_code = os.WEXITSTATUS(status_raw)
-            elif os.WIFSIGNALED(status_raw):
-                sig = os.WTERMSIG(status_raw)
-        cpu_ms = None
-        if rusage is not None:
-            cpu_ms = (rusage.ru_utime + rusage.ru_stime) * 1000
-            if mem_peak is None:
-                mem_peak = rusage.ru_maxrss * 1024
+                 res_over: bool, timed_out: bool, oom: bool, exit_code: int | None,
+                 sig: int | None, cpu_ms: float | None, duration_ms: float,
+                 mem_peak: int | None) -> tuple[dict[str, Any], bytes, bytes]:
         extra = {"exit_code": exit_code, "signal": sig, "duration_ms": duration_ms,
                  "cpu_ms": cpu_ms, "memory_peak_bytes": mem_peak}
         truncated = out_over
@@ -398,14 +455,40 @@ class Zygote:
                 result, out = b"", b""
             rep["result"] = len(result) if rep["status"] == "ok" else None
             rep["output"] = len(out)
+            rep["timings"] = {k: round(v, 2) for k, v in self.timings.items()}
+            self.timings = {}
             protocol.send_message(wfd, rep, result if rep["status"] == "ok" else b"", out)
-            self.refill()  # off the critical path: the next child forks while the pool works
+            self.reap_pending(block=False)
+            self.refill()  # normally a no-op: the replacement was forked during the run
+            # Wait for the next job; meanwhile reap finished runs as they exit.
+            while self.pending:
+                r, _, _ = select.select([rfd], [], [], 0.005)
+                self.reap_pending(block=False)
+                if r:
+                    break
 
     def shutdown(self) -> None:
+        self.reap_pending()
         for child in self.waiting:
             self.discard(child)
         self.waiting.clear()
         self.host.cleanup()
+
+
+def frame_complete(res: bytes | bytearray) -> bool:
+    if len(res) < FRAME.size:
+        return False
+    _, size = FRAME.unpack(bytes(res[:FRAME.size]))
+    return len(res) == FRAME.size + size
+
+
+def proc_cpu_ms(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def last_lines(out: bytes, n: int = 8) -> str:

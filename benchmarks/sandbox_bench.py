@@ -1,0 +1,135 @@
+"""Sandbox benchmark: latency of single small runs, throughput with 2 concurrent runs,
+warm-parent memory and per-run extra memory. Every isolation layer is on (strict pool).
+
+    .venv/bin/python benchmarks/sandbox_bench.py [--runs 300] [--seconds 10] [--json out.json]
+
+Targets (issue 3): p50 <= 15 ms, p95 <= 30 ms, >= 60 runs/s with both cores busy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "platform"))
+sys.path.insert(0, str(ROOT / "tests" / "sandbox"))
+
+from sandbox import Job, Limits, SandboxPool  # noqa: E402
+
+# A small exercise: a few torch ops and an export-sized result (a few tensors as bytes).
+CODE = b"""
+import torch
+x = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+w = torch.ones(4, 2, requires_grad=True)
+y = (x @ w).relu().sum()
+y.backward()
+print('y =', y.item())
+RESULT = x.numpy().tobytes() + w.grad.numpy().tobytes() + bytes(4096)
+"""
+
+
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=300)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    harness = "harness_echo:main"
+    pypath = [str(ROOT / "tests" / "sandbox")]
+    job = Job(payload=CODE, limits=Limits())
+    out: dict[str, object] = {"device": args.device, "cpus": os.cpu_count()}
+
+    with SandboxPool(harness=harness, pythonpath=pypath, size=1, device=args.device) as pool:
+        t0 = time.monotonic()
+        out["layers"] = pool.wait_ready()
+        out["warm_parent_start_s"] = round(time.monotonic() - t0, 2)
+        for _ in range(20):  # warm-up
+            assert pool.run(job).status == "ok"
+        lat, inner, peaks, cpu = [], [], [], []
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            rep = pool.run(job)
+            lat.append((time.perf_counter() - t) * 1000)
+            assert rep.status == "ok", rep
+            inner.append(rep.duration_ms)
+            cpu.append(rep.cpu_ms or 0)
+            if rep.memory_peak_bytes:
+                peaks.append(rep.memory_peak_bytes)
+        zpid = pool._all[0].proc.pid
+        out["single"] = {
+            "runs": args.runs,
+            "p50_ms": round(pct(lat, 0.5), 2), "p95_ms": round(pct(lat, 0.95), 2),
+            "p99_ms": round(pct(lat, 0.99), 2), "mean_ms": round(statistics.mean(lat), 2),
+            "in_sandbox_p50_ms": round(pct(inner, 0.5), 2),
+            "run_cpu_p50_ms": round(pct(cpu, 0.5), 2),
+        }
+        out["memory"] = {
+            "warm_parent_rss_mib": round(rss_kib(zpid) / 1024, 1),
+            "warm_parent_pss_mib": round(pss_kib(zpid) / 1024, 1),
+            "per_run_extra_mib_p50": round(pct(peaks, 0.5) / 2**20, 2) if peaks else None,
+            "per_run_extra_mib_max": round(max(peaks) / 2**20, 2) if peaks else None,
+            "note": "per-run extra = the run's cgroup peak (memory it charged beyond the "
+                    "pages shared copy-on-write with the warm parent)",
+        }
+
+    with SandboxPool(harness=harness, pythonpath=pypath, size=2, device=args.device) as pool:
+        pool.wait_ready()
+        for _ in range(10):
+            pool.run(job)
+        counts = [0, 0]
+        failures: list[str] = []
+        stop = time.monotonic() + args.seconds
+
+        def worker(i: int) -> None:
+            while time.monotonic() < stop:
+                rep = pool.run(job)
+                if rep.status != "ok":
+                    failures.append(rep.status)
+                counts[i] += 1
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+        t = time.monotonic()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        elapsed = time.monotonic() - t
+        out["concurrent"] = {"workers": 2, "seconds": round(elapsed, 2), "runs": sum(counts),
+                             "runs_per_s": round(sum(counts) / elapsed, 1),
+                             "failures": len(failures)}
+    print(json.dumps(out, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
