@@ -158,6 +158,8 @@ def ui_strings() -> dict[str, str]:
         "no_output": _("(no output)"),
         "values": _("Values"),
         "traceback": _("Traceback"),
+        "hidden_check": _("hidden test"),
+        "output_cut": _("The output was cut: it went over the size limit."),
         "line": _("Line %(line)s"),
         "could_not_send": _("Could not send your code: %(message)s"),
         "saved": _("Draft saved"),

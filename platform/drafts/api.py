@@ -12,6 +12,7 @@ from courses.models import Exercise, pick_language
 from drafts.models import Draft
 from drafts.preferences import page_language
 from submissions.api import api_login_required
+from submissions.models import Submission
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -100,3 +101,25 @@ def hints_view(request: HttpRequest, slug: str) -> HttpResponse:
         draft.hints_shown = shown
         draft.save(update_fields=["hints_shown"])
     return JsonResponse({"count": len(texts), "shown": shown, "hints": texts[:shown]})
+
+
+@require_http_methods(["GET"])
+@api_login_required
+def queue_position_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where the caller's queued submission stands: 1 = next to be graded on its queue.
+
+    One indexed count (status, created_at); the lesson page asks only while it waits.
+    """
+    sub = (
+        Submission.objects.filter(pk=pk, user=request.user)
+        .only("id", "status", "queue", "created_at")
+        .first()
+    )
+    if sub is None:
+        return _error(404, f"There is no submission {pk} of yours.")
+    if sub.status != Submission.Status.QUEUED:
+        return JsonResponse({"id": sub.pk, "status": sub.status, "position": None})
+    ahead = Submission.objects.filter(
+        status=Submission.Status.QUEUED, queue=sub.queue, created_at__lt=sub.created_at
+    ).count()
+    return JsonResponse({"id": sub.pk, "status": sub.status, "position": ahead + 1})

@@ -270,12 +270,20 @@
         if (data.status === "running") {
           this.status.textContent = t("running");
         } else {
-          const position = data.queue_position ?? data.position;
+          const position = data.queue_position ?? await this.queuePosition(data.id);
           this.status.textContent = position
             ? t("queued_position", { position }) : t("queued");
         }
         if (Date.now() - started > POLL_GIVE_UP_MS) throw new Error(t("queued"));
         await sleep(100);
+      }
+    }
+
+    async queuePosition(id) {
+      try {
+        return (await api(`/api/submissions/${encodeURIComponent(id)}/position`)).position;
+      } catch (_) {
+        return null; // the position is a nicety; "Queued…" alone is fine
       }
     }
 
@@ -333,6 +341,7 @@
             el("span", { class: "mark", "aria-hidden": "true" }, ok ? "✓" : "✗"),
             el("span", { class: "sr-only" }, ok ? t("passed") : t("failed")), " ",
             el("code", { class: "check-name" }, check.label || check.name || ""));
+          if (check.hidden) li.append(" ", el("span", { class: "hidden-check" }, t("hidden_check")));
           if (check.max_points) li.append(" ", el("span", { class: "points" }, `${formatNumber(check.points)} / ${formatNumber(check.max_points)}`));
           const message = inLanguage(check.messages, check.message);
           if (message) li.append(el("div", { class: "message" }, inlineCode(message)));
@@ -358,6 +367,7 @@
       if (verdict.stdout || isRun) {
         parts.push(el("p", { class: "section-title" }, t("output")),
           el("pre", { class: "stdout" }, verdict.stdout || t("no_output")));
+        if (verdict.output_truncated) parts.push(el("p", { class: "note" }, t("output_cut")));
       }
       panel.replaceChildren(...parts);
       this.countVerdict();

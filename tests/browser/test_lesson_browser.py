@@ -226,5 +226,17 @@ def test_keyboard_only_and_phone_layout(chromium, live_server, course, alice):
         page.keyboard.press("Escape")
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.dataset.kind") == "run"
+        # No worker in this test: a submission waits in the queue, and the page says so,
+        # with its place in the queue, both buttons disabled until it is graded.
+        editor(page, "tensor-arange").click()
+        page.keyboard.press("Control+Enter")
+        status = page.locator("#exercise-tensor-arange [data-role=status]")
+        page.wait_for_function(
+            "(el) => el.textContent.startsWith('Queued, position 1')", arg=status.element_handle()
+        )
+        assert page.locator("#exercise-tensor-arange [data-kind=submit]").is_disabled()
+        assert page.locator("#exercise-tensor-arange [data-kind=run]").is_disabled()
+        page.locator("#exercise-tensor-arange").scroll_into_view_if_needed()
+        shot(page, "12-phone-queued")
     finally:
         context.close()

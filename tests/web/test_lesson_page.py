@@ -242,3 +242,25 @@ def test_ui_strings_for_the_script_are_translated(course, alice):
     match = re.search(r'<script id="lesson-ui" type="application/json">(.*?)</script>', html, re.S)
     ui = json.loads(match.group(1))
     assert ui["passed"] == "通过" and ui["failed"] == "未通过"
+
+
+def test_queue_position(course, alice, bob):
+    exercise = Exercise.objects.get(slug="tensor-broadcast")
+
+    def queued(user, queue: str = "cpu") -> Submission:
+        return Submission.objects.create(
+            user=user, exercise=exercise, version=exercise.current_version, code="c = 1",
+            queue=queue, status="queued",
+        )
+
+    first, _other_queue, mine = queued(bob), queued(bob, "gpu"), queued(alice)
+    client = login(alice)
+    assert client.get(f"/api/submissions/{mine.pk}/position").json()["position"] == 2
+    assert client.get(f"/api/submissions/{first.pk}/position").status_code == 404  # not hers
+    Submission.objects.filter(pk=first.pk).update(status="graded", outcome="passed")
+    assert client.get(f"/api/submissions/{mine.pk}/position").json()["position"] == 1
+    Submission.objects.filter(pk=mine.pk).update(status="running")
+    assert client.get(f"/api/submissions/{mine.pk}/position").json() == {
+        "id": mine.pk, "status": "running", "position": None,
+    }
+    assert Client().get(f"/api/submissions/{mine.pk}/position").status_code == 401
