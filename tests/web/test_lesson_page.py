@@ -264,3 +264,29 @@ def test_queue_position(course, alice, bob):
         "id": mine.pk, "status": "running", "position": None,
     }
     assert Client().get(f"/api/submissions/{mine.pk}/position").status_code == 401
+
+
+def test_rendering_splits_at_exercises_with_unique_heading_ids():
+    from courses.rendering import render_prose, strip_title
+
+    text = strip_title(
+        "# Title\n\nIntro $x^2$.\n\n## 广播\n\n```python\nx = 1\n```\n\n"
+        "::: exercise ex-one\n\n## 广播\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n\n"
+        "::: exercise ex-two\n"
+    )
+    blocks, toc = render_prose(text)
+    assert [b.kind for b in blocks] == ["html", "exercise", "html", "exercise"]
+    assert [b.value for b in blocks if b.kind == "exercise"] == ["ex-one", "ex-two"]
+    assert "<h1" not in blocks[0].value and "Title" not in blocks[0].value
+    assert '<span class="arithmatex">' in blocks[0].value
+    assert '<div class="highlight">' in blocks[0].value
+    ids = [i for i, _ in toc]
+    assert [t for _, t in toc] == ["广播", "广播"] and len(set(ids)) == 2
+    assert 'align="left"' in blocks[2].value and "style=" not in blocks[2].value
+
+
+def test_setup_is_highlighted_and_escaped():
+    from courses.rendering import highlight_python
+
+    html = highlight_python("s = '<b>'\n")
+    assert "&lt;b&gt;" in html and "<b>" not in html and 'class="highlight"' in html
