@@ -77,7 +77,7 @@ def _store(write: Any, submission_id: int) -> None:
 
 @worker_ready.connect
 def _on_worker_ready(sender, **kwargs) -> None:
-    queues = [q.name for q in sender.app.amqp.queues.consuming_from]
+    queues = list(sender.app.amqp.queues.consume_from)
     _stops.append(workers.start_heartbeat(queues, sender.hostname))
     _stops.append(workers.start_sweeper(services.sweep, settings.SWEEP_INTERVAL_SECONDS))
     # Warm the sandbox pool now so the first student does not pay for importing torch.
