@@ -86,6 +86,9 @@ class Cgroup:
     def set_limits(self, *, memory: int, pids: int) -> None:
         raise NotImplementedError
 
+    def usage(self) -> int:
+        return 0
+
     def oom_killed(self) -> bool:
         raise NotImplementedError
 
@@ -115,6 +118,10 @@ class CgroupV1(Cgroup):
         raw = _read(self.dirs[0] / "memory.max_usage_in_bytes").strip()
         return int(raw) if raw.isdigit() else None
 
+    def usage(self) -> int:
+        raw = _read(self.dirs[0] / "memory.usage_in_bytes").strip()
+        return int(raw) if raw.isdigit() else 0
+
 
 class CgroupV2(Cgroup):
     version = 2
@@ -132,6 +139,10 @@ class CgroupV2(Cgroup):
     def peak(self) -> int | None:
         raw = _read(self.dirs[0] / "memory.peak").strip()
         return int(raw) if raw.isdigit() else None
+
+    def usage(self) -> int:
+        raw = _read(self.dirs[0] / "memory.current").strip()
+        return int(raw) if raw.isdigit() else 0
 
     def kill_all(self) -> None:
         kill = self.dirs[0] / "cgroup.kill"

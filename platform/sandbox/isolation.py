@@ -132,7 +132,13 @@ class Host:
                 self.symlinks.append((top, os.readlink(top)))
             elif os.path.isdir(top):
                 binds.append(top)
-        for prefix in {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}:
+        extra = [sys.base_prefix, sys.prefix]
+        if self.device == "gpu":
+            # the driver's libraries, wherever this host keeps them
+            extra += [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
+            extra += [str(p) for p in Path("/usr/local").glob("nvidia")]
+            extra += [str(p) for p in Path("/usr/local").glob("cuda*")]
+        for prefix in sorted({os.path.realpath(p) for p in extra if os.path.isdir(p)}):
             if not any(prefix == b or prefix.startswith(b + "/") for b in binds):
                 binds.append(prefix)
         self.binds = binds
@@ -280,16 +286,6 @@ def _child(host: Host, cfg: dict[str, Any]) -> None:
     outer = int(os.readlink("/proc/self"))  # the host /proc is still ours: pid outside
     uid = UID_BASE + outer if host.setuid else os.getuid()
     layers: dict[str, str] = {}
-    if host.device == "gpu":
-        try:
-            import torch
-
-            torch.cuda.init()
-            torch.zeros(1, device="cuda")
-            torch.cuda.synchronize()
-            layers["cuda"] = "initialised in the run, after fork"
-        except Exception as exc:
-            raise LayerError("gpu", f"CUDA failed to initialise in the child: {exc}") from exc
     if host.ns:
         try:
             sysapi.unshare(sysapi.CLONE_NEWNS | sysapi.CLONE_NEWNET | sysapi.CLONE_NEWIPC
@@ -299,6 +295,21 @@ def _child(host: Host, cfg: dict[str, Any]) -> None:
             raise LayerError("namespaces", exc) from exc
         if os.getpid() != 1:
             raise LayerError("namespaces", "the run is not PID 1 of a new pid namespace")
+    if host.device == "gpu":
+        # CUDA is initialised here, in the run, never in the warm parent: after the
+        # namespaces (so its threads share them) and before the pivot (the driver may
+        # look at the host's /sys and /proc while it starts).
+        try:
+            import torch
+
+            torch.cuda.init()
+            a = torch.ones(64, 64, device="cuda")
+            (a @ a).sum().item()  # loads the BLAS kernels now, not on the student's clock
+            del a
+            torch.cuda.empty_cache()
+            layers["cuda"] = f"initialised in the run after fork ({torch.cuda.get_device_name()})"
+        except Exception as exc:
+            raise LayerError("gpu", f"CUDA failed to initialise in the child: {exc}") from exc
     if host.mount:
         try:
             _enter_root(host)
@@ -366,7 +377,9 @@ def _run_job(host: Host, cfg: dict[str, Any], limits: dict[str, Any], payload: b
 
         torch.cuda.set_per_process_memory_fraction(float(limits["gpu_memory_fraction"]), 0)
     # rlimits: the floor under the cgroup
-    cpu = max(1, math.ceil(float(limits["cpu_seconds"])))
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    # relative to what this process already used (warm-up, CUDA start-up)
+    cpu = max(1, math.ceil(used.ru_utime + used.ru_stime + float(limits["cpu_seconds"])))
     # soft == hard: SIGKILL at the limit (SIGXCPU could be ignored, and PID 1 ignores it anyway)
     rl = [(resource.RLIMIT_CPU, cpu, cpu),
           (resource.RLIMIT_NPROC, int(limits["processes"]), int(limits["processes"])),

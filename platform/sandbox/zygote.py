@@ -183,7 +183,9 @@ class Zygote:
             msg = f"sandbox layer '{ready.get('layer')}' failed: {ready.get('error')}"
             return self.report("refused", message=msg), b"", b""
         if child.cgroup is not None:
-            child.cgroup.set_limits(memory=int(limits["memory_bytes"]),
+            # The run may use memory_bytes beyond what it held while waiting (a few MiB of
+            # warm-up on CPU; the CUDA context's host memory on a GPU).
+            child.cgroup.set_limits(memory=int(limits["memory_bytes"]) + child.cgroup.usage(),
                                     pids=int(limits["processes"]))
         job = json.dumps({"limits": limits, "payload": len(payload),
                           "files": [[name, len(data)] for name, data in files]}).encode()
