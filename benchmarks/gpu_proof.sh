@@ -10,7 +10,7 @@ PY=${PY:-python3}
   nvidia-smi -L
   uname -r
   $PY -c "import sys, torch; print(sys.version.split()[0], torch.__version__, torch.version.cuda)"
-  mount | grep cgroup
+  mount | grep cgroup; cat /proc/self/cgroup; cat /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; ls /dev/nvidia*
   cat /sys/kernel/mm/transparent_hugepage/enabled
 } 2>&1 | tee "$OUT/env.txt"
 timeout 150 $PY benchmarks/gpu_proof.py --out "$OUT/gpu_proof.json" 2>&1 | tail -80
