@@ -15,6 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
 
 from accounts.models import INSTRUCTORS, STUDENTS
 from courses.models import Exercise, Lesson
@@ -129,7 +130,10 @@ def course_view(
                 return _deny(request, api, 403, "You are not on the staff of this course.")
             request.course = obj  # type: ignore[attr-defined]
             request.course_role = role  # type: ignore[attr-defined]
-            return view(request, obj, *args, **kwargs)
+            response = view(request, obj, *args, **kwargs)
+            # Grades and student code are private: no shared or browser cache keeps them.
+            patch_cache_control(response, private=True, no_store=True)
+            return response
 
         wrapped.dashboard_roles = roles  # type: ignore[attr-defined]
         return wrapped

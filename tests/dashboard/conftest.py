@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,3 +149,16 @@ def fake_grader(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The real-worker fixture of the integration suite (a Celery worker on `cpu`, real Redis).
+cpu_worker = _load("dashboard_integration_fixtures",
+                   Path(__file__).resolve().parents[1] / "integration" / "conftest.py").cpu_worker

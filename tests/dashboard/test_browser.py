@@ -6,7 +6,6 @@ Screenshots land in test-artifacts/dashboard/."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -27,19 +26,6 @@ STRICT_CSP = (
 WORKER_TIMEOUT = 120_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-# The real-worker fixture of the integration suite.
-cpu_worker = _load("dashboard_integration_fixtures",
-                   ROOT / "tests" / "integration" / "conftest.py").cpu_worker
 
 
 class Watch:
