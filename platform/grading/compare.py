@@ -384,7 +384,7 @@ def value_facts(expected: torch.Tensor, actual: torch.Tensor, mask: torch.Tensor
         facts["max_abs_err"] = f"{float(diff.max()):.3g}" if diff.numel() else "nan"
     else:
         diff = (_as_wide(actual) - _as_wide(expected)).abs()
-        facts["max_abs_err"] = fmt_num(float(diff.max())) if diff.numel() else "0"
+        facts["max_abs_err"] = str(int(diff.max())) if diff.numel() else "0"
     return facts
 
 
@@ -430,7 +430,7 @@ def compare_tensor(expected: torch.Tensor, actual: Any, opts: Options) -> Findin
                     return fail("grad-accumulated", acc[0], times=acc[1], earlier=acc[2], **facts)
             if em.requires_grad != am.requires_grad and not opts.grad:
                 facts["requires_grad"] = am.requires_grad
-            return fail("wrong-value", "", **facts)
+            return fail("wrong-value", "scalar" if expected.ndim == 0 else "", **facts)
     if not opts.grad and not em.requires_grad and am.requires_grad:
         return fail("wrong-value", "requires-grad")
     return Finding.ok()
@@ -592,7 +592,7 @@ def compare_column(expected: Column, actual: Column, opts: Options, label: str) 
     if sorted(expected.na) != sorted(actual.na):
         return fail(
             "wrong-value",
-            "nan-rows",
+            "nan-left" if not expected.na else "nan-rows",
             column=label,
             expected_rows=_rows(expected.na),
             actual_rows=_rows(actual.na),

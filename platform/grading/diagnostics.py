@@ -109,7 +109,7 @@ def classify_error(rec: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     if any(m in message for m in _ITEM):
         count = _ITEM_COUNT.search(message)
         facts["count"] = f" ({count.group(1)} elements)" if count else ""
-        facts["count_zh"] = count.group(1) if count else ""
+        facts["count_zh"] = f" {count.group(1)} " if count else "多"
         return "item-multi-element", facts
     if any(m in message for m in _OBJECT_ARRAY):
         return "object-array-to-tensor", facts
@@ -193,10 +193,6 @@ def error_view(rec: dict[str, Any], *, hidden: bool = False) -> dict[str, Any]:
         for f in rec.get("frames") or []
     ]
     messages = render("error", facts) if code is None else render(code, facts, hidden=hidden)
-    if code == "item-multi-element" and facts.get("count_zh"):
-        messages["zh-hans"] = messages["zh-hans"].replace(
-            "有多个元素", f"有 {facts['count_zh']} 个元素"
-        )
     tb_lines = [f"  line {f['line']}: {f['text']}" for f in frames]
     traceback_text = "\n".join([*tb_lines, f"{rec.get('type')}: {rec.get('message')}"])
     return {

@@ -155,6 +155,16 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "NaN in rows {expected_rows}.",
         "zh-hans": "`{name}` 的列 `{column}` 在第 {actual_rows} 行为 NaN，应在第 {expected_rows} 行为 NaN。",  # noqa: E501
     },
+    ("wrong-value", "nan-left"): {
+        "en": "Column `{column}` of `{name}` still holds NaN in rows {actual_rows}; it should "
+        "hold none (fill the missing values).",
+        "zh-hans": "`{name}` 的列 `{column}` 在第 {actual_rows} 行仍有 NaN，不应再有 NaN"
+        "（请填充缺失值）。",
+    },
+    ("wrong-value", "scalar"): {
+        "en": "`{name}` is {actual} but should be {expected} (abs error {max_abs_err}).",
+        "zh-hans": "`{name}` 是 {actual}，应为 {expected}（绝对误差 {max_abs_err}）。",
+    },
     ("wrong-value", "column"): {
         "en": "Column `{column}` of `{name}` differs first at row {row}: {actual_at} instead "
         "of {expected_at} (max abs error {max_abs_err}).",
@@ -175,10 +185,10 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "zh-hans": "条件 `{name}` 不成立：{detail}。",
     },
     ("missing-column", "missing"): {
-        "en": "`{name}` lacks the column(s) {missing} (unexpected: {unexpected}). Its columns "
-        "are [{actual_columns}] but should be [{expected_columns}].",
-        "zh-hans": "`{name}` 缺少列 {missing}（多出的列：{unexpected}）。它的列是 "
-        "[{actual_columns}]，应为 [{expected_columns}]。",
+        "en": "`{name}` lacks the column(s) {missing}. Its columns are [{actual_columns}] but "
+        "should be [{expected_columns}].",
+        "zh-hans": "`{name}` 缺少列 {missing}。它的列是 [{actual_columns}]，"
+        "应为 [{expected_columns}]。",
     },
     ("missing-column", "unexpected"): {
         "en": "`{name}` has unexpected column(s) {unexpected}. Its columns are "
@@ -256,7 +266,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "element, but this tensor has more{count}. Pick one element first (t[0]) or reduce "
         "it (t.sum()).",
         "zh-hans": "第 {line} 行：.item()、float() 和 int() 只能用于只有一个元素的张量，"
-        "但这个张量有多个元素{count}。请先取出一个元素（t[0]）或先归约（t.sum()）。",
+        "但这个张量有{count_zh}个元素。请先取出一个元素（t[0]）或先归约（t.sum()）。",
     },
     ("nonscalar-backward", ""): {
         "en": "Line {line}: backward() without an argument only works on a scalar (a "
@@ -359,7 +369,14 @@ NOTES: dict[str, dict[str, str]] = {
         "zh-hans": " 它仍然 requires_grad：如果它应当是常量，请使用 .detach()。",
     },
     "suggest": {"en": " Did you mean `{suggestion}`?", "zh-hans": "你是不是想写 `{suggestion}`？"},
-    "method-kind": {"en": "", "zh-hans": ""},
+    "unexpected-columns": {
+        "en": " Unexpected column(s): {unexpected}.",
+        "zh-hans": "多出的列：{unexpected}。",
+    },
+    "dummy-na": {
+        "en": " A column for the missing values comes from get_dummies(..., dummy_na=True).",
+        "zh-hans": "缺失值对应的列需要用 get_dummies(..., dummy_na=True) 生成。",
+    },
 }
 
 KIND_NAMES = {
@@ -428,5 +445,10 @@ def render(code: str, facts: dict[str, Any], *, hidden: bool = False) -> dict[st
         text = fill(table[lang], local)
         if facts.get("requires_grad") is True and code == "wrong-value" and variant == "":
             text += NOTES["detach"][lang]
+        if code == "missing-column" and variant == "missing":
+            if facts.get("unexpected") not in (None, "", "-"):
+                text += fill(NOTES["unexpected-columns"][lang], facts)
+            if any(str(c).strip().endswith("_nan") for c in str(facts.get("missing")).split(",")):
+                text += NOTES["dummy-na"][lang]
         out[lang] = text
     return out

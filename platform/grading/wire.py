@@ -212,7 +212,11 @@ _repr = repr
 _len = len
 _dumps = json.dumps
 _pack = struct.pack
-_DICT_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+_DICT_VIEWS = tuple(
+    type(view)
+    for d in ({}, __import__("collections").OrderedDict())
+    for view in (d.keys(), d.values(), d.items())
+)
 
 
 def _capped_repr(obj: Any) -> str:

@@ -201,7 +201,7 @@ def test_frame_nan_rows_and_values():
     filled = CSV.copy()
     filled["NumRooms"] = filled["NumRooms"].fillna(3.0)
     f = check(filled, CSV)
-    assert f.diagnostic == "wrong-value" and f.facts["variant"] == "nan-rows"
+    assert f.diagnostic == "wrong-value" and f.facts["variant"] == "nan-left"
     assert f.facts["actual_rows"] == "0, 3" and f.facts["expected_rows"] == "none"
     other = filled.copy()
     other.loc[2, "Price"] = 1

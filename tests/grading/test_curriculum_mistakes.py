@@ -208,6 +208,12 @@ def test_naive_softmax_gets_partial_credit(pool):
 
 
 RIGHT = [
+    (
+        "nn-params",
+        "bias = net[2].bias.data\nkeys = net[2].state_dict().keys()\n"
+        "grad_before = net[2].weight.grad\nnet(X).sum().backward()\n"
+        "grad_shape = net[2].weight.grad.size()",
+    ),
     ("tensor-cat", "rows = torch.concat([X, Y], 0)\ncols = torch.concat([X, Y], axis=1)"),
     ("tensor-cat", "rows = torch.cat((X, Y))\ncols = torch.cat((X, Y), -1)"),
     ("tensor-compare-sum", "eq = torch.eq(X, Y)\ntotal = torch.sum(X)"),
