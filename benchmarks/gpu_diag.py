@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "platform"))
-import torch  # noqa: E402
+import torch
 
-from sandbox import sysapi  # noqa: E402
+from sandbox import sysapi
 
 S = sysapi
 CASES = {
@@ -33,7 +33,7 @@ for name, (before, after) in CASES.items():
             torch.cuda.init()
             x = torch.ones(4, device="cuda").sum().item()
             msg = f"ok {x}"
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             msg = f"FAIL {str(e)[:160]}"
         os.write(w, msg.encode())
         os._exit(0)

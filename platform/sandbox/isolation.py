@@ -302,6 +302,11 @@ def _child(host: Host, cfg: dict[str, Any]) -> None:
         try:
             import torch
 
+            if host.ns:
+                # The driver looks itself up in /proc by getpid(): give it this pid
+                # namespace's /proc (the host's would show someone else as PID 1).
+                sysapi.mount("proc", "/proc", "proc",
+                             sysapi.MS_NOSUID | sysapi.MS_NODEV | sysapi.MS_NOEXEC)
             torch.cuda.init()
             a = torch.ones(64, 64, device="cuda")
             (a @ a).sum().item()  # loads the BLAS kernels now, not on the student's clock
