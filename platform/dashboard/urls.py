@@ -9,6 +9,7 @@ from dashboard import views
 
 app_name = "dashboard"
 urlpatterns = [
+    path("", views.index, name="index"),
     path("<slug:course>/", views.home, name="home"),
     path("<slug:course>/gradebook/", views.gradebook, name="gradebook"),
     path("<slug:course>/gradebook.csv", views.gradebook_csv, name="gradebook-csv"),

@@ -69,6 +69,28 @@ def _ctx(request: HttpRequest, course: Course, **extra: Any) -> dict[str, Any]:
 
 
 @require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """/dashboard/: the courses this user staffs (straight there when it is one)."""
+    from django.contrib.auth.views import redirect_to_login
+    from django.core.exceptions import PermissionDenied
+
+    from dashboard.access import default_course, role_of
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    default_course()
+    courses = [c for c in Course.objects.all() if role_of(request.user, c) in STAFF]
+    if not courses:
+        raise PermissionDenied("You are not on the staff of any course.")
+    if len(courses) == 1:
+        return redirect(reverse("dashboard:home", args=[courses[0].slug]))
+    response = render(request, "dashboard/index.html", {"courses": courses})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+
+@require_GET
 @course_view()
 def home(request: HttpRequest, course: Course) -> HttpResponse:
     lang = _lang()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -159,6 +160,9 @@ def _load(name: str, path: Path):
     return module
 
 
-# The real-worker fixture of the integration suite (a Celery worker on `cpu`, real Redis).
-cpu_worker = _load("dashboard_integration_fixtures",
-                   Path(__file__).resolve().parents[1] / "integration" / "conftest.py").cpu_worker
+# The real-worker fixture of the integration suite (a Celery worker on `cpu`, real Redis);
+# its folder goes on sys.path for the helpers it imports.
+_INTEGRATION = Path(__file__).resolve().parents[1] / "integration"
+if str(_INTEGRATION) not in sys.path:
+    sys.path.append(str(_INTEGRATION))
+cpu_worker = _load("dashboard_integration_fixtures", _INTEGRATION / "conftest.py").cpu_worker

@@ -25,6 +25,7 @@ class U:
 
 
 URLS = [
+    U("index"),  # not course-scoped: see test_index_sends_staff_to_their_course
     U("home"),
     U("gradebook"),
     U("gradebook-csv"),
@@ -108,6 +109,9 @@ def test_access(client, seeded, u):
     response = call(url, HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == (200 if u.student_ok else 403)
 
+    if u.name == "index":
+        return  # not course-scoped: test_index_sends_staff_to_their_course
+
     # An instructor of another course: 403 here...
     client.force_login(seeded.outsider)
     response, _ = _request(client, u, seeded)
@@ -140,3 +144,19 @@ def test_other_course_does_not_show_this_course_exercises(client, seeded):
     assert client.get(url).status_code == 404
     url = reverse("dashboard:submission", args=["other", seeded.subs["a1"].pk])
     assert client.get(url).status_code == 404
+
+
+def test_index_sends_staff_to_their_course(client, seeded):
+    url = reverse("dashboard:index")
+    client.force_login(seeded.outsider)
+    assert client.get(url)["Location"] == reverse("dashboard:home", args=["other"])
+    client.force_login(seeded.teacher)
+    assert client.get(url)["Location"] == reverse("dashboard:home", args=["pytorch"])
+    from dashboard.models import Membership
+
+    # Staffing a second course takes explicit roles in both (see role_of).
+    Membership.objects.create(course=seeded.other, user=seeded.teacher, role="ta")
+    Membership.objects.create(course=seeded.course, user=seeded.teacher, role="instructor")
+    response = client.get(url)  # staff of two courses: a list
+    assert response.status_code == 200
+    assert b"/dashboard/other/" in response.content and b"/dashboard/pytorch/" in response.content
