@@ -46,8 +46,9 @@ def parent_touches_cuda(pid: int) -> dict[str, object]:
     for fd in os.listdir(f"/proc/{pid}/fd"):
         with contextlib.suppress(OSError):
             fds.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    # The library may be mapped (torch links it); what matters is that no device is open.
     return {"libcuda_mapped": "libcuda.so" in maps,
-            "nvidia_fds": [f for f in fds if "nvidia" in f]}
+            "nvidia_device_fds": [f for f in fds if "nvidia" in f]}
 
 
 def main() -> None:

@@ -484,7 +484,9 @@ def _call_harness(fn: Any, payload: bytes) -> None:
         kind, body = protocol.KIND_EXIT, str(exc.code).encode()
     except BaseException as exc:
         text = "".join(traceback.format_exception(exc))
-        if "can't allocate memory" in text or "out of memory" in text.lower():
+        if "CUDA out of memory" in text or "OutOfMemoryError" in text:
+            kind, body = protocol.KIND_MEMORY, b"gpu"
+        elif "can't allocate memory" in text or "out of memory" in text.lower():
             kind = protocol.KIND_MEMORY
         else:
             kind, body = protocol.KIND_ERROR, text.encode("utf-8", "replace")

@@ -374,6 +374,11 @@ class Zygote:
                 **extra), b"", out
         if kind == protocol.KIND_RESULT and exit_code == 0:
             return self.report("ok", truncated=truncated, **extra), body, out
+        if kind == protocol.KIND_MEMORY and body == b"gpu":
+            share = float(limits.get("gpu_memory_fraction", 0))
+            return self.report("memory_limit", truncated=truncated, message=(
+                f"GPU memory limit exceeded (a run may use {share:.0%} of the card)."),
+                **extra), b"", out
         if oom or kind == protocol.KIND_MEMORY:
             return self.report("memory_limit", truncated=truncated, message=(
                 f"Memory limit of {fmt_bytes(limits['memory_bytes'])} exceeded."),
