@@ -87,6 +87,13 @@ def test_csv_is_excel_friendly_and_complete(client, seeded):
     # A name that starts with "=" must not become a spreadsheet formula.
     assert by_user["bob"]["name"].startswith("'=HYPERLINK")
     assert "张" in by_user["bob"]["name"]
+    # A spreadsheet-style reader gets a clean table: numbers as numbers, names intact.
+    import pandas as pd
+
+    frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig")
+    assert list(frame.columns) == header and len(frame) == 3
+    assert frame.set_index("username").loc["carol", "total"] == 0.5
+    assert frame.set_index("username").loc["alice", "name"] == "Alice Ångström"
 
 
 def test_csv_follows_the_filters(client, seeded):
