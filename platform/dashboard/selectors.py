@@ -171,7 +171,9 @@ def gradebook(
         seen.add(rg.exercise_id)
         for uid, before in rg.before.items():
             cell = cells.get((int(uid), rg.exercise_id))
-            if cell is not None and (cell.score or 0.0) != (before or 0.0):
+            if cell is None or (cell.last and cell.last > rg.created_at):
+                continue  # attempts since the regrade: a change is no longer its doing
+            if (cell.score or 0.0) != (before or 0.0):
                 cell.before, cell.changed = before, True
 
     groups: dict[int, dict[str, Any]] = {}

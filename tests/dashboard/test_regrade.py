@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from django.urls import reverse
 
@@ -64,6 +65,15 @@ def test_regrade_changes_scores_both_ways(client, seeded, eager_celery, fake_gra
     stats = selectors.exercise_stats(seeded.course, seeded.broadcast)
     assert stats["passed"] == 1 and stats["pass_rate"] == 33
     assert stats["diagnostics"][0]["label"] == "wrong-value"
+    # A new attempt after the regrade: the cell's change is no longer the regrade's doing.
+    from tests.dashboard.conftest import make_sub
+
+    later = make_sub(seeded.alice, seeded.broadcast, "c = b", "passed", 1, 0)
+    Submission.objects.filter(pk=later.pk).update(created_at=regrade.created_at
+                                                  + timedelta(seconds=1))
+    again = _grades(seeded.course, "tensor-broadcast")
+    assert again["alice"].grade == 1.0 and not again["alice"].changed
+    assert again["carol"].changed
 
 
 def test_override_survives_regrade(seeded, eager_celery, fake_grader,
