@@ -264,9 +264,12 @@ class Encoder:
             dtype = TORCH_DTYPE_NAMES.get(plain.dtype)
             node["dtype"] = dtype or str(plain.dtype)
             if plain.layout != torch.strided or dtype is None:
-                node["t"] = "opaque"
-                node["repr"] = f"tensor of dtype {plain.dtype}, layout {plain.layout}"
-                return node
+                kind = str(plain.layout if dtype else plain.dtype).removeprefix("torch.")
+                return {
+                    "t": "opaque",
+                    "cls": f"{kind} tensor",
+                    "repr": f"tensor of dtype {plain.dtype}, layout {plain.layout}",
+                }
             try:
                 storage = _untyped_storage(plain)
                 node["storage"] = {
