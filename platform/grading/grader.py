@@ -325,6 +325,11 @@ def reference(spec: ExerciseSpec, pool: Any) -> wire.Decoded:
     return decoded
 
 
+def _platform_fault(exc: BaseException) -> bool:
+    """sandbox.SandboxError and subclasses (checked by module: no import of the sandbox)."""
+    return any(c.__module__.split(".")[0] == "sandbox" for c in type(exc).__mro__)
+
+
 def _short(x: Any) -> str:
     if isinstance(x, dict) and "type" in x:
         return f"{x.get('type')}: {x.get('message')}"[:500]
@@ -345,7 +350,10 @@ def grade(spec: ExerciseSpec, code: str | bytes, *, pool: Any) -> Verdict:
         verdict.outcome = "internal_error"
         verdict.message = _msg("internal", detail=str(exc))
         verdict.checks = _not_graded(spec, None, {})
-    except Exception as exc:  # the platform's fault: report, never crash the worker
+    except Exception as exc:
+        if _platform_fault(exc):
+            raise  # the sandbox broke: let the worker retry the submission
+        # A grader bug or a broken exercise: retrying cannot help, so report it.
         verdict.outcome = "internal_error"
         verdict.message = _msg("internal", detail=f"{type(exc).__name__}: {exc}"[:300])
     if not verdict.duration_ms:
@@ -603,6 +611,8 @@ def run_cell(spec: ExerciseSpec, code: str | bytes, *, pool: Any) -> RunView:
     try:
         report = pool.run(_job(spec, build_payload(spec, text, mode="run")))
     except Exception as exc:
+        if _platform_fault(exc):
+            raise
         view.message = _msg("internal", detail=f"{type(exc).__name__}: {exc}"[:300])
         return view
     view.stdout = report.output or ""

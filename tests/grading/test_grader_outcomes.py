@@ -189,3 +189,46 @@ def test_run_cell_reports_output_and_error_without_grading(pool):
     assert "checks" not in view
     assert grader.run_cell(SPEC, "c = (", pool=pool).outcome == "error"
     assert grader.run_cell(SPEC, "\x00", pool=pool).outcome == "rejected"
+
+
+# ---------------------------------------------------------------- platform faults
+
+
+class _BrokenPool:
+    device = "cpu"
+
+    def run(self, job):
+        from sandbox import SandboxError
+
+        raise SandboxError("the warm parent vanished")
+
+
+class _RefusingPool:
+    device = "cpu"
+
+    def run(self, job):
+        from sandbox import RunReport
+
+        return RunReport("refused", None, "", False, 0.0, None, None, "no seccomp here")
+
+
+def test_sandbox_failure_propagates_for_a_retry():
+    import pytest
+
+    from sandbox import SandboxError
+
+    with pytest.raises(SandboxError):
+        grader.grade(SPEC, "c = a + b", pool=_BrokenPool())
+    with pytest.raises(SandboxError):
+        grader.run_cell(SPEC, "c = a + b", pool=_BrokenPool())
+
+
+def test_refused_or_broken_reference_is_an_internal_error():
+    v = grader.grade(SPEC, "c = a + b", pool=_RefusingPool())
+    assert v.outcome == "internal_error" and "no seccomp here" in v.message["en"]
+
+
+def test_broken_reference_solution_is_an_internal_error(pool):
+    spec = make_spec(SETUP, "c = a + undefined_name\n", CheckSpec(name="c"), slug="broken-ref")
+    v = grader.grade(spec, "c = a + b", pool=pool)
+    assert v.outcome == "internal_error" and "NameError" in v.message["en"]
