@@ -22,7 +22,10 @@
     return text;
   }
 
+  // The page's own form token first: it works even if the CSRF cookie is made HttpOnly.
   function csrfToken() {
+    const input = document.querySelector('input[name="csrfmiddlewaretoken"]');
+    if (input && input.value) return input.value;
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     return match ? decodeURIComponent(match[1]) : "";
   }
@@ -449,6 +452,10 @@
   }
 
   if (KIT) KIT.renderMath(article);
+  if (/Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent)) {
+    document.querySelectorAll('[data-role="submit-keys"]').forEach((k) => { k.textContent = "⌘↵"; });
+    document.querySelectorAll('[data-kind="submit"]').forEach((b) => { b.title = "⌘+Enter"; });
+  }
   // On a phone the contents would fill the first screen: start folded there.
   const toc = document.querySelector(".toc-box");
   if (toc && window.matchMedia("(max-width: 1099px)").matches) toc.open = false;

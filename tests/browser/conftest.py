@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +16,12 @@ from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, PageWatch
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 # Reuse the real-worker fixtures of the integration suite (Celery worker + real Redis).
+# Its conftest imports helpers that sit beside it, so its folder goes on the path first.
+_INTEGRATION = ROOT / "tests" / "integration"
+if str(_INTEGRATION) not in sys.path:
+    sys.path.insert(0, str(_INTEGRATION))
 _spec = importlib.util.spec_from_file_location(
-    "integration_fixtures", ROOT / "tests" / "integration" / "conftest.py"
+    "integration_fixtures", _INTEGRATION / "conftest.py"
 )
 assert _spec and _spec.loader
 _integration = importlib.util.module_from_spec(_spec)
