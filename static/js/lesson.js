@@ -284,7 +284,9 @@
 
     async queuePosition(id) {
       try {
-        return (await api(`/api/submissions/${encodeURIComponent(id)}/position`)).position;
+        // data-position-url is the URL for submission 0: put this id in its place.
+        const url = article.dataset.positionUrl.replace(/0(\/position)$/, `${Number(id)}$1`);
+        return (await api(url)).position;
       } catch (_) {
         return null; // the position is a nicety; "Queued…" alone is fine
       }
