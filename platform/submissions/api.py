@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any
 
 import redis
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -118,8 +119,11 @@ def _wait_graded(sub: Submission, wait: float) -> Submission:
             left = deadline - time.monotonic()
             if sub.status == Submission.Status.GRADED or left <= 0:
                 return sub
-            # Wake at least once a second: the verdict may come while Redis was away.
-            pubsub.get_message(timeout=min(left, 1.0))
+            # Hand the database connection back (to the pool) while waiting: hundreds of
+            # waiting students must not hold hundreds of PostgreSQL connections.
+            connection.close()
+            # Wake at least every 2 s: the verdict may come while Redis was away.
+            pubsub.get_message(timeout=min(left, 2.0))
     except redis.RedisError:
         return sub
     finally:
