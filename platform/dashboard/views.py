@@ -250,6 +250,7 @@ def submission_detail(request: HttpRequest, course: Course, pk: int) -> HttpResp
     return render(request, "dashboard/submission.html", _ctx(
         request, course, sub=sub, previous=previous, next=later, diff=diff,
         regrades=sub.regrade_results.select_related("version", "regrade").order_by("-id"),
+        latest=selectors.latest_regrades([sub.pk]).get(sub.pk),
         diagnostics=selectors.diagnostics_of(sub.verdict),
     ))
 
