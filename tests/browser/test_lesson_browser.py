@@ -3,6 +3,7 @@ stack: live Django server, real Redis, a real Celery worker grading in the sandb
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -244,3 +245,55 @@ def test_keyboard_only_and_phone_layout(chromium, live_server, course, alice):
         page.wait_for_timeout(2500)
     finally:
         context.close()
+
+
+def test_verdict_rendering_escapes_student_data(browser_page, live_server, course, alice):
+    """The feedback panel writes student output as text, and shows expected vs actual side
+    by side when a verdict carries them (the API answers are stubbed: no worker here)."""
+    page, watch = browser_page
+    evil = '<img src=x id=pwned onerror="window.__pwned=1">'
+    verdict = {
+        "id": 999, "exercise": "tensor-broadcast", "kind": "submit", "status": "graded",
+        "outcome": "failed", "passed": False, "score": 0.5, "max_score": 1.0, "queue": "cpu",
+        "stdout": f"printed {evil}\n", "output_truncated": True,
+        "error": {"type": "ValueError", "message": evil, "line": 2, "diagnostic": None,
+                  "messages": {"en": f"Line 2: {evil}", "zh-hans": f"第 2 行：{evil}"}},
+        "checks": [
+            {"name": "c", "passed": False, "points": 0, "max_points": 0.5,
+             "diagnostic": "wrong-value", "message": f"`c` is wrong {evil}",
+             "messages": {"en": f"`c` is wrong {evil}"},
+             "expected": "tensor([[0, 1], [1, 2]])", "actual": f"tensor([[0, 0]]) {evil}"},
+            {"name": "d", "passed": True, "points": 0.5, "max_points": 0.5, "hidden": True,
+             "message": "ok", "messages": {"en": "ok"}},
+        ],
+    }
+
+    def submissions(route) -> None:
+        if route.request.method == "POST":
+            body = {"id": 999, "status": "queued", "url": "/api/submissions/999"}
+            route.fulfill(status=202, content_type="application/json", body=json.dumps(body))
+        else:
+            route.continue_()
+
+    page.route("**/api/exercises/tensor-broadcast/submissions", submissions)
+    page.route("**/api/submissions/999*", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps(verdict)))
+    log_in(page, live_server.url, "alice", "alice-pass-123")
+    page.goto(f"{live_server.url}/lessons/tensors/")
+    replace_code(page, f"x = 1\nc = '{evil}'")
+    page.keyboard.press("Control+Enter")
+    assert wait_verdict(page, 0) == "Failed"
+    panel = page.locator(f"{CELL} [data-role=feedback]")
+    assert evil in panel.locator(".stdout").inner_text()
+    assert evil in panel.locator(".error-message").inner_text()
+    compare = panel.locator(".compare pre")
+    assert compare.count() == 2
+    assert compare.nth(0).inner_text() == "tensor([[0, 1], [1, 2]])"
+    assert evil in compare.nth(1).inner_text()
+    assert panel.locator(".hidden-check").count() == 1
+    assert panel.locator(".note").count() == 1  # output was cut
+    assert page.locator("#pwned").count() == 0 and not page.evaluate("window.__pwned")
+    assert "c = '<img" in page.locator(f"{CELL} .cm-error-line").inner_text()
+    page.locator(CELL).scroll_into_view_if_needed()
+    shot_cell(page, "13-escaped-verdict")
+    watch.assert_clean()
