@@ -360,12 +360,14 @@ def _count_backward(counter: list[int]) -> Any:
 
 
 def _owner_of(dotted: str) -> tuple[Any, str]:
+    """The object holding a forbidden callable: torch, numpy… (already imported ones only)."""
     parts = dotted.split(".")
     if parts[0] == "Tensor":
         parts = ["torch", *parts]
-    if parts[0] != "torch" or len(parts) < 2:
+    root = sys.modules.get(parts[0])
+    if root is None or len(parts) < 2:
         return None, ""
-    obj: Any = torch
+    obj: Any = root
     for p in parts[1:-1]:
         obj = _getattr(obj, p, None)
         if obj is None:

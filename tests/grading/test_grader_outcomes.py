@@ -232,3 +232,16 @@ def test_broken_reference_solution_is_an_internal_error(pool):
     spec = make_spec(SETUP, "c = a + undefined_name\n", CheckSpec(name="c"), slug="broken-ref")
     v = grader.grade(spec, "c = a + b", pool=pool)
     assert v.outcome == "internal_error" and "NameError" in v.message["en"]
+
+
+def test_forbidden_numpy_function_static_and_runtime(pool):
+    spec = make_spec(
+        "import torch\nimport numpy as np\nv = np.arange(4.0)\n",
+        "total = float((v * 1).sum())\n",
+        CheckSpec(name="total"),
+        forbidden=("numpy.sum",),
+    )
+    assert grader.grade(spec, "total = float(sum(v))", pool=pool).outcome == "passed"
+    assert grader.grade(spec, "total = float(np.sum(v))", pool=pool).outcome == "rejected"
+    v = grader.grade(spec, "total = float(getattr(np, 'su' + 'm')(v))", pool=pool)
+    assert v.outcome == "failed" and v.checks[0].diagnostic == "forbidden-call"
