@@ -72,9 +72,14 @@ class Host:
         self.pidns_fd = -1
 
     @classmethod
-    def probe(cls, *, device: str, strict: bool, workdir: str | None = None) -> Host:
+    def probe(cls, *, device: str, strict: bool, workdir: str | None = None,
+              simulate_missing: tuple[str, ...] = ()) -> Host:
+        """`simulate_missing` (tests of the fail-closed path only) turns layers off as if
+        the host lacked them: "root", "cgroup", "seccomp", "landlock"."""
         h = cls()
         h.device, h.strict = device, strict
+        if "root" in simulate_missing:
+            h.root = False
         sysapi.prctl(sysapi.PR_SET_CHILD_SUBREAPER, 1)
         h.statedir = os.path.join(workdir or STATE_ROOT, f"z{os.getpid()}")
         os.makedirs(h.statedir, mode=0o700, exist_ok=True)
@@ -89,18 +94,22 @@ class Host:
             why = f"off: needs root (the warm parent runs as uid {os.geteuid()})"
             h.layers.update(namespaces=why, mount=why, uid=why)
         try:
+            if not h.root or "cgroup" in simulate_missing:
+                raise OSError("needs root" if not h.root else "simulated for a test")
             h.cgroups = Manager()
             h.layers["cgroup"] = f"on (v{h.cgroups.version}, memory + pids)"
         except OSError as exc:
             h.layers["cgroup"] = f"off: {exc}"
         try:
+            if "seccomp" in simulate_missing:
+                raise OSError("simulated for a test")
             from sandbox.seccomp import Filter
 
             h.seccomp = Filter()
             h.layers["seccomp"] = "on (deny list, EPERM)"
         except OSError as exc:
             h.layers["seccomp"] = f"off: {exc}"
-        h.landlock_abi = landlock.abi_version()
+        h.landlock_abi = 0 if "landlock" in simulate_missing else landlock.abi_version()
         h.layers["landlock"] = (f"on (ABI {h.landlock_abi})" if h.landlock_abi
                                 else "off: the kernel has no Landlock (optional layer)")
         h.layers["rlimits"] = "on"

@@ -131,7 +131,8 @@ class SandboxPool:
     def __init__(self, *, harness: str = "grading.harness:main", device: str = "cpu",
                  size: int = 1, strict: bool = True, pythonpath: list[str] | None = None,
                  prefork: int | None = None, preload: list[str] | None = None,
-                 python: str | None = None, start_timeout: float = 180.0) -> None:
+                 python: str | None = None, start_timeout: float = 180.0,
+                 _simulate_missing: tuple[str, ...] = ()) -> None:
         if device not in ("cpu", "gpu"):
             raise ValueError("device must be 'cpu' or 'gpu'")
         self.harness, self.device, self.size, self.strict = harness, device, size, strict
@@ -140,7 +141,8 @@ class SandboxPool:
                     # two waiting children keep back-to-back runs off the fork's clock;
                     # on a GPU each holds a CUDA context, so one
                     "prefork": prefork or (1 if device == "gpu" else 2), "parent_pid": os.getpid(),
-                    "preload": preload or ["numpy", "pandas", "torch"]}
+                    "preload": preload or ["numpy", "pandas", "torch"],
+                    "simulate_missing": list(_simulate_missing)}
         self.python = python or sys.executable
         self.start_timeout = start_timeout
         self._idle: queue.Queue[_WarmParent] = queue.Queue()
@@ -236,13 +238,16 @@ _pool_lock = threading.Lock()
 def get_pool() -> SandboxPool:
     """The process-wide pool, configured from the environment:
     SANDBOX_DEVICE=cpu|gpu, SANDBOX_SIZE=N, SANDBOX_HARNESS=module:function,
+    SANDBOX_PYTHONPATH=dir:dir (where the harness lives, before platform/),
     SANDBOX_ALLOW_UNSAFE=1 (development only: run even when isolation layers are missing)."""
     global _pool
     with _pool_lock:
         if _pool is None:
             unsafe = os.environ.get("SANDBOX_ALLOW_UNSAFE", "") == "1"
+            extra = [p for p in os.environ.get("SANDBOX_PYTHONPATH", "").split(":") if p]
             _pool = SandboxPool(
                 harness=os.environ.get("SANDBOX_HARNESS", "grading.harness:main"),
+                pythonpath=[*extra, PLATFORM_DIR],
                 device=os.environ.get("SANDBOX_DEVICE", "cpu"),
                 size=int(os.environ.get("SANDBOX_SIZE", "1")),
                 strict=not unsafe)

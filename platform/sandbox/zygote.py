@@ -62,8 +62,9 @@ class Zygote:
         self.waiting: list[Waiting] = []
         self.timings: dict[str, float] = {}  # where the time of the last run went
         self.pending: list[Waiting] = []  # finished runs still to reap
-        self.host = isolation.Host.probe(device=self.device, strict=self.strict,
-                                         workdir=cfg.get("statedir"))
+        self.host = isolation.Host.probe(
+            device=self.device, strict=self.strict, workdir=cfg.get("statedir"),
+            simulate_missing=tuple(cfg.get("simulate_missing", ())))
         self.harness = self._load_harness(cfg["harness"])
         cfg["_harness_fn"] = self.harness
         cfg["_warmup_fn"] = getattr(sys.modules[self.harness.__module__], "warmup", None)

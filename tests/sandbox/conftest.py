@@ -42,33 +42,44 @@ def assert_healthy(pool: SandboxPool) -> None:
     assert rep.result == b"6.0"
 
 
-def sandbox_processes(grace: float = 2.0) -> list[str]:
-    """Processes on the host that run as a sandbox uid. The warm parent kills and reaps a
-    finished run right after answering, so allow it a moment, then there must be none."""
+def sandbox_processes(pool_or_pids: SandboxPool | list[int], grace: float = 2.0) -> list[str]:
+    """Live processes that belong to runs of these warm parents (found by their cgroup, so
+    other people's sandboxes on a shared machine do not count; zombies are dead and do not
+    count). The warm parent kills and reaps a finished run right after answering, so allow
+    it a moment; then there must be none."""
     import time
 
+    if isinstance(pool_or_pids, SandboxPool):
+        pids = [wp.proc.pid for wp in pool_or_pids._all]
+    else:
+        pids = list(pool_or_pids)
     deadline = time.monotonic() + grace
     while True:
-        found = _sandbox_processes()
+        found = _sandbox_processes(pids)
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.02)
 
 
-def _sandbox_processes() -> list[str]:
+def _sandbox_processes(zygotes: list[int]) -> list[str]:
     from sandbox.isolation import UID_BASE
 
+    tags = [f"/z{z}/" for z in zygotes]
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/status") as fh:
-                for line in fh:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) >= UID_BASE:
-                            found.append(entry)
-                        break
+                status = dict(line.split(":", 1) for line in fh if ":" in line)
+            with open(f"/proc/{entry}/cgroup") as fh:
+                cgroup = fh.read()
         except OSError:
             continue
+        if status["State"].split()[0] in ("Z", "X"):
+            continue
+        if int(status["Uid"].split()[0]) < UID_BASE:
+            continue
+        if any(tag in cgroup for tag in tags):
+            found.append(entry)
     return found

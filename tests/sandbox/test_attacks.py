@@ -21,32 +21,32 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 @pytest.fixture(autouse=True)
 def healthy_after(pool: SandboxPool) -> Iterator[None]:
     yield
-    assert sandbox_processes() == [], "a sandboxed process outlived its run"
+    assert sandbox_processes(pool) == [], "a sandboxed process outlived its run"
     assert_healthy(pool)
 
 
 # ---------------------------------------------------------------- CPU, time, processes
 def test_infinite_loop(pool: SandboxPool) -> None:
-    rep = run(pool, "while True:\n    pass", cpu_seconds=1, wall_seconds=10)
+    rep = run(pool, "while True:\n    pass", cpu_seconds=1, wall_seconds=20)
     assert rep.status == "timeout", rep
-    assert "CPU time limit of 1 s" in rep.message
-    assert rep.duration_ms < 4000  # killed by the CPU limit, not the wall clock
+    assert "CPU time limit of 1 s" in rep.message  # the CPU limit, not the wall clock
+    assert rep.duration_ms < 20000
     assert rep.cpu_ms is not None and rep.cpu_ms >= 900
 
 
 def test_ignoring_sigxcpu(pool: SandboxPool) -> None:
     code = ("import signal\nfor s in (signal.SIGXCPU, signal.SIGTERM, signal.SIGINT):\n"
             "    signal.signal(s, signal.SIG_IGN)\nwhile True:\n    pass")
-    rep = run(pool, code, cpu_seconds=1, wall_seconds=10)
-    assert rep.status == "timeout"
-    assert rep.duration_ms < 4000
+    rep = run(pool, code, cpu_seconds=1, wall_seconds=20)
+    assert rep.status == "timeout", rep
+    assert "CPU time limit of 1 s" in rep.message
 
 
 def test_sleep_forever(pool: SandboxPool) -> None:
     rep = run(pool, "import select\nselect.select([], [], [])", wall_seconds=1)
     assert rep.status == "timeout"
     assert "Wall-clock" in rep.message
-    assert rep.duration_ms < 2500
+    assert rep.duration_ms < 6000  # killed at 1 s (generous: shared CI machines)
 
 
 def test_fork_bomb_is_capped(pool: SandboxPool) -> None:
@@ -87,7 +87,7 @@ def test_setsid_daemon_does_not_outlive_the_run(pool: SandboxPool) -> None:
     rep = run(pool, code)
     assert rep.status == "ok", rep
     assert int(rep.result) >= 2  # the daemon was running inside the run...
-    assert sandbox_processes() == []  # ...and is gone now
+    assert sandbox_processes(pool) == []  # ...and is gone now
 
 
 # ---------------------------------------------------------------- memory
@@ -114,7 +114,7 @@ def test_stdout_flood(pool: SandboxPool) -> None:
     assert rep.output_truncated
     assert len(rep.output.encode()) < 4096 + 200
     assert "output cut" in rep.output
-    assert rep.duration_ms < 3000
+    assert rep.duration_ms < 8000  # stopped at the cap, not at the 10 s wall clock
 
 
 def test_raw_fd_flood_on_stderr(pool: SandboxPool) -> None:

@@ -42,7 +42,7 @@ def test_wall_timeout(pool: SandboxPool) -> None:
     rep = run(pool, "import time\ntime.sleep(60)", wall_seconds=1)
     assert rep.status == "timeout"
     assert "Wall-clock time limit of 1 s" in rep.message
-    assert rep.duration_ms < 3000
+    assert rep.duration_ms < 6000
     assert_healthy(pool)
 
 

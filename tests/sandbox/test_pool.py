@@ -1,0 +1,128 @@
+"""Fail closed, the development switch, the process-wide pool, concurrency and recovery."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+from conftest import HARNESS, HERE, run, sandbox_processes
+
+from sandbox import (
+    Job,
+    Limits,
+    SandboxError,
+    SandboxPool,
+    SandboxUnavailable,
+    get_pool,
+    reset_pool,
+)
+from sandbox.cgroups import CgroupV1, CgroupV2
+
+
+@pytest.mark.parametrize("missing", [("seccomp",), ("cgroup",), ("root",)])
+def test_strict_pool_refuses_when_a_layer_is_missing(missing: tuple[str, ...]) -> None:
+    with SandboxPool(harness=HARNESS, pythonpath=[str(HERE)],
+                     _simulate_missing=missing) as pool:
+        with pytest.raises(SandboxUnavailable) as err:
+            pool.wait_ready()
+        assert missing[0] if missing[0] != "root" else "namespaces" in str(err.value)
+        assert "SANDBOX_ALLOW_UNSAFE" in str(err.value)
+        rep = pool.run(Job(payload=b"RESULT = b'should never run'"))
+        assert rep.status == "refused"
+        assert rep.result is None
+        assert "missing isolation layer" in rep.message
+
+
+def test_missing_landlock_alone_is_not_fatal() -> None:
+    # Landlock is used where the kernel has it; the other layers are required.
+    with SandboxPool(harness=HARNESS, pythonpath=[str(HERE)],
+                     _simulate_missing=("landlock",)) as pool:
+        layers = pool.wait_ready()
+        assert layers["landlock"].startswith("off")
+        assert run(pool, "RESULT = b'fine'").result == b"fine"
+
+
+def test_unsafe_development_mode_runs_loudly(capsys: pytest.CaptureFixture[str]) -> None:
+    with SandboxPool(harness=HARNESS, pythonpath=[str(HERE)], strict=False,
+                     _simulate_missing=("root", "seccomp", "landlock")) as pool:
+        rep = run(pool, "import os\nRESULT = str(os.getpid() != 1).encode()")
+        assert rep.status == "ok", rep
+        assert rep.result == b"True"  # no pid namespace: this really is unsafe
+    assert "SANDBOX_ALLOW_UNSAFE=1" in capsys.readouterr().err
+
+
+def test_get_pool_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    reset_pool()
+    monkeypatch.setenv("SANDBOX_HARNESS", HARNESS)
+    monkeypatch.setenv("SANDBOX_PYTHONPATH", str(HERE))
+    monkeypatch.setenv("SANDBOX_SIZE", "1")
+    monkeypatch.delenv("SANDBOX_ALLOW_UNSAFE", raising=False)
+    try:
+        pool = get_pool()
+        assert pool is get_pool()
+        assert pool.strict and pool.device == "cpu" and pool.size == 1
+        assert run(pool, "RESULT = b'env'").result == b"env"
+    finally:
+        reset_pool()
+
+
+def test_concurrent_runs_are_bounded_and_all_succeed() -> None:
+    with SandboxPool(harness=HARNESS, pythonpath=[str(HERE)], size=2) as pool:
+        pool.wait_ready()
+        results: list[bytes | None] = []
+        lock = threading.Lock()
+
+        def go(i: int) -> None:
+            rep = pool.run(Job(payload=f"RESULT = b'{i}'".encode()))
+            with lock:
+                results.append(rep.result)
+
+        threads = [threading.Thread(target=go, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results) == [str(i).encode() for i in range(8)]
+
+
+def test_warm_parent_killed_mid_run_takes_the_run_with_it() -> None:
+    with SandboxPool(harness=HARNESS, pythonpath=[str(HERE)]) as pool:
+        pool.wait_ready()
+        zygote = pool._all[0].proc.pid
+        errors: list[BaseException] = []
+
+        def long_run() -> None:
+            try:
+                pool.run(Job(payload=b"import time\ntime.sleep(30)",
+                             limits=Limits(wall_seconds=40)))
+            except SandboxError as exc:
+                errors.append(exc)
+
+        t = threading.Thread(target=long_run)
+        t.start()
+        time.sleep(1.0)
+        assert sandbox_processes([zygote], grace=0) != []  # the run is there...
+        os.kill(zygote, signal.SIGKILL)
+        t.join(timeout=10)
+        assert not t.is_alive()
+        assert errors and isinstance(errors[0], SandboxError)
+        assert sandbox_processes([zygote]) == []  # ...and died with its warm parent
+        rep = run(pool, "RESULT = b'recovered'")  # a fresh warm parent took its place
+        assert rep.result == b"recovered"
+
+
+def test_cgroup_counters_parse(tmp_path) -> None:
+    v2 = CgroupV2.__new__(CgroupV2)
+    v2.dirs = [tmp_path]
+    (tmp_path / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    (tmp_path / "memory.peak").write_text("1234\n")
+    assert v2.oom_killed() and v2.peak() == 1234
+    (tmp_path / "memory.events").write_text("low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n")
+    assert not v2.oom_killed()
+    v1 = CgroupV1.__new__(CgroupV1)
+    v1.dirs = [tmp_path, tmp_path]
+    (tmp_path / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
+    assert v1.oom_killed()
