@@ -65,7 +65,7 @@ def test_real_fork_bomb(pool: SandboxPool) -> None:
     rep = run(pool, "import os\nwhile True:\n    try:\n        os.fork()\n"
                     "    except OSError:\n        pass", wall_seconds=2, cpu_seconds=2)
     assert rep.status in ("timeout", "crashed")
-    assert rep.duration_ms < 5000
+    assert rep.duration_ms < 10000  # the 2 s wall clock, with room for a loaded machine
 
 
 def test_thread_bomb_is_capped(pool: SandboxPool) -> None:
