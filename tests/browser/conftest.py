@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, PageWatch
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls of fixtures are
-# still plain synchronous calls, so Django's async-safety guard must stand aside.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 # Reuse the real-worker fixtures of the integration suite (Celery worker + real Redis).
 # Its conftest imports helpers that sit beside it, so its folder goes on the path first.
@@ -29,8 +24,18 @@ _spec.loader.exec_module(_integration)
 cpu_worker = _integration.cpu_worker
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(autouse=True)
+def _orm_beside_playwright(monkeypatch) -> None:
+    """Playwright's sync API keeps an event loop running in this thread while it is started;
+    the ORM calls of the fixtures are still plain synchronous calls, so Django's async-safety
+    guard must stand aside, for these tests only (set up first, undone last)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
 def chromium() -> Iterator[object]:
+    """One browser per test: Playwright stopped at the end leaves no event loop behind for
+    the tests that follow."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
