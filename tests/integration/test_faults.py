@@ -12,7 +12,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 from django.db import connection
-from workerprocs import database_url, flush_redis, start_worker, stop, wait_for_worker
+from workerprocs import flush_redis, start_worker, stop, wait_for_worker
 
 from courses.models import Exercise
 from submissions import services
@@ -229,69 +228,33 @@ def test_a_crashing_sandbox_child_is_an_error_and_the_worker_lives_on(
 # --- The database away for a while --------------------------------------------------------
 
 
-class TcpProxy:
-    """127.0.0.1:<port> → the database; `down()` refuses and cuts connections, `up()` heals."""
+class PostgresOutage:
+    """Refuse new connections to the test database and cut the open ones (but the test's own),
+    as a restart or failover would; then let them in again."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.listener: socket.socket | None = None
-        self.conns: list[socket.socket] = []
-        self.port = 0
-        self.lock = threading.Lock()
-        self.up()
+    def __init__(self, settings_dict: dict) -> None:
+        import psycopg
 
-    def up(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self.port = listener.getsockname()[1]
-        self.listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self.name = settings_dict["NAME"]
+        self.admin = psycopg.connect(
+            dbname="postgres", user=settings_dict["USER"], password=settings_dict["PASSWORD"],
+            host=settings_dict["HOST"] or "127.0.0.1", port=settings_dict["PORT"] or 5432,
+            autocommit=True,
+        )
 
     def down(self) -> None:
-        with self.lock:
-            if self.listener is not None:
-                self.listener.close()
-                self.listener = None
-            for conn in self.conns:
-                with contextlib_suppress():
-                    conn.shutdown(socket.SHUT_RDWR)
-                conn.close()
-            self.conns.clear()
+        self.admin.execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false')
+        self.admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()", (self.name,),
+        )
 
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.conns += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+    def up(self) -> None:
+        self.admin.execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS true')
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            with contextlib_suppress():
-                dst.shutdown(socket.SHUT_WR)
-
-
-def contextlib_suppress():
-    import contextlib
-
-    return contextlib.suppress(OSError)
+    def close(self) -> None:
+        self.up()
+        self.admin.close()
 
 
 class SqliteOutage:
@@ -314,15 +277,10 @@ def test_the_task_retries_while_the_database_is_away(
     log = tmp_path / "worker.log"
     settings_dict = connection.settings_dict
     if settings_dict["ENGINE"].endswith("sqlite3"):
-        outage: SqliteOutage | TcpProxy = SqliteOutage(settings_dict["NAME"])
-        url = database_url()
+        outage: SqliteOutage | PostgresOutage = SqliteOutage(settings_dict["NAME"])
     else:
-        host, port = settings_dict["HOST"] or "127.0.0.1", int(settings_dict["PORT"] or 5432)
-        outage = TcpProxy((host, port))
-        url = database_url().replace(
-            f":{settings_dict['PORT'] or 5432}/", f":{outage.port}/"
-        )
-    worker = start_worker("cpu", "cpu-db@%h", log, {"DATABASE_URL": url})
+        outage = PostgresOutage(settings_dict)
+    worker = start_worker("cpu", "cpu-db@%h", log)
     try:
         wait_for_worker(worker, "cpu", log)
         sub = make_queued(alice)
@@ -344,6 +302,8 @@ def test_the_task_retries_while_the_database_is_away(
     finally:
         if isinstance(outage, SqliteOutage) and not os.path.exists(outage.path):
             outage.up()
+        if isinstance(outage, PostgresOutage):
+            outage.close()
         stop(worker)
 
 
