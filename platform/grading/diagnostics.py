@@ -51,8 +51,14 @@ _ITEM = (
 )
 _ITEM_COUNT = re.compile(r"a Tensor with (\d+) elements")
 _NONSCALAR = "grad can be implicitly created only for scalar outputs"
+_NO_GRAD = "does not require grad and does not have a grad_fn"
+_SECOND_BACKWARD = "backward through the graph a second time"
 _OBJECT_ARRAY = ("numpy.object_", "np.ndarray of type numpy.object")
-_DEVICE = ("Expected all tensors to be on the same device", "are on different devices")
+_DEVICE = (
+    "Expected all tensors to be on the same device",
+    "are on different devices",
+    "can't convert cuda",
+)
 _DTYPE = re.compile(
     r"expected scalar type|must have the same dtype|to have the same dtype|"
     r"result type \w+ can't be cast|expected both vectors to have same dtype|"
@@ -106,6 +112,13 @@ def classify_error(rec: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
         return "attribute-error", facts
     if _NONSCALAR in message:
         return "nonscalar-backward", facts
+    if _NO_GRAD in message:
+        facts["variant"] = "error"
+        return "grad-missing", facts
+    if _SECOND_BACKWARD in message:
+        # The student ran backward twice; had it worked, the gradients would have added up.
+        facts["variant"] = "error"
+        return "grad-accumulated", facts
     if any(m in message for m in _ITEM):
         count = _ITEM_COUNT.search(message)
         facts["count"] = f" ({count.group(1)} elements)" if count else ""

@@ -240,6 +240,24 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "（{earlier}）。请用 `{base}.grad.zero_()` 清零，并只运行一次 backward。",
     },
     # ---- errors raised by the student's code
+    ("grad-missing", "error"): {
+        "en": "Line {line}: backward() found nothing to differentiate: the result does not "
+        "depend on any tensor created with requires_grad=True. Create the input with "
+        "requires_grad=True (e.g. `torch.arange(4.0, requires_grad=True)`), or call "
+        "`x.requires_grad_()` before computing.",
+        "zh-hans": "第 {line} 行：backward() 找不到可以求导的对象：结果不依赖于任何设置了 "
+        "requires_grad=True 的张量。请在创建输入时设置 requires_grad=True"
+        "（例如 `torch.arange(4.0, requires_grad=True)`），或在计算之前调用 `x.requires_grad_()`。",
+    },
+    ("grad-accumulated", "error"): {
+        "en": "Line {line}: backward ran a second time over the same graph. Run backward "
+        "once: even with retain_graph=True a second backward would add its gradient to the "
+        "first one in `.grad` (gradients accumulate), unless you clear it with "
+        "`x.grad.zero_()` in between.",
+        "zh-hans": "第 {line} 行：在同一个计算图上第二次运行了 backward。请只运行一次 backward："
+        "即使设置 retain_graph=True，第二次 backward 也会把梯度累加到 `.grad` 中"
+        "（梯度会累加），除非在两次之间用 `x.grad.zero_()` 清零。",
+    },
     ("broadcast-shape", ""): {
         "en": "Line {line}: {operands}cannot be broadcast together. Broadcasting lines the "
         "shapes up from the right{alignment}; at dimension {dim} the sizes are {size_a} and "

@@ -18,6 +18,20 @@ SPECS = {s.slug: s for lesson in load_course(ROOT / "lessons") for s in lesson.e
 # (slug, code, outcome, diagnostic expected somewhere in the verdict, text in the message)
 MISTAKES = [
     (
+        "autograd-backward",
+        "y = 2 * torch.dot(x, x)\ny.backward()\ny.backward()",
+        "error",
+        "grad-accumulated",
+        "once",
+    ),
+    (
+        "autograd-backward",
+        "x = torch.arange(4.0)\ny = 2 * torch.dot(x, x)\ny.backward()",
+        "error",
+        "grad-missing",
+        "requires_grad=True",
+    ),
+    (
         "tensor-arange",
         "x = torch.arange(12)\nn = x.numel\nX = x.reshape(3, 4)",
         "failed",
@@ -193,7 +207,7 @@ def test_typical_mistake(pool, slug, code, outcome, diagnostic, text):
     if diagnostic:
         assert diagnostic in v["diagnostics"], v
     assert text in _all_text(v), _all_text(v)
-    assert v["score"] < v["max_score"]
+    assert v["passed"] is False
 
 
 def test_naive_softmax_gets_partial_credit(pool):

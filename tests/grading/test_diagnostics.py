@@ -164,3 +164,12 @@ def test_unmapped_errors_show_type_message_and_line():
 def test_base_exceptions_are_recorded_not_fatal(exc):
     extra = run(f"raise {exc}")
     assert extra["error"]["type"] in ("SystemExit", "KeyboardInterrupt")
+
+
+def test_backward_without_requires_grad_and_second_backward():
+    err = error_of("x = torch.arange(4.0)\ny = (x * x).sum()\ny.backward()")
+    assert err["diagnostic"] == "grad-missing" and "requires_grad=True" in err["messages"]["en"]
+    err = error_of(
+        "x = torch.arange(4.0, requires_grad=True)\ny = (x * x).sum()\ny.backward()\ny.backward()"
+    )
+    assert err["diagnostic"] == "grad-accumulated" and err["line"] == 4
