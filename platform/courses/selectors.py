@@ -48,7 +48,7 @@ def attempts_by_exercise(
     (their own code only: this feeds the history list and its "restore" buttons)."""
     rows = (
         Submission.objects.filter(user=user, exercise__in=exercises, kind=Submission.Kind.SUBMIT)
-        .order_by("-created_at")
+        .order_by("-created_at", "-id")
         .values("id", "exercise_id", "status", "outcome", "score", "max_score", "created_at",
                 "code")
     )
