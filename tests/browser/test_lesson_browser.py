@@ -297,3 +297,32 @@ def test_verdict_rendering_escapes_student_data(browser_page, live_server, cours
     page.locator(CELL).scroll_into_view_if_needed()
     shot_cell(page, "13-escaped-verdict")
     watch.assert_clean()
+
+
+def test_the_whole_tensors_lesson_can_be_completed(browser_page, live_server, course, alice,
+                                                   cpu_worker):
+    """Done when: a student completes `tensors` in the browser, told "Passed" each time."""
+    from courses.models import Exercise
+
+    page, watch = browser_page
+    log_in(page, live_server.url, "alice", "alice-pass-123")
+    page.goto(f"{live_server.url}/lessons/tensors/")
+    exercises = list(Exercise.objects.filter(lesson__slug="tensors").order_by("order"))
+    assert len(exercises) == 8
+    for exercise in exercises:
+        cell = f"#exercise-{exercise.slug}"
+        replace_code(page, exercise.spec.solution.strip(), exercise.slug)
+        page.keyboard.press("Control+Enter")
+        page.wait_for_function(
+            "(sel) => document.querySelector(sel + ' [data-role=feedback]').dataset.count"
+            " && !document.querySelector(sel + ' [data-kind=submit]').disabled",
+            arg=cell, timeout=GRADE_TIMEOUT,
+        )
+        outcome = page.locator(f"{cell} [data-role=feedback] .outcome").inner_text()
+        assert outcome.startswith("Passed"), f"{exercise.slug}: {outcome}"
+    assert page.locator(".toc-mark.passed").count() == 8
+    page.goto(f"{live_server.url}/")
+    row = page.locator("[data-lesson='tensors']")
+    assert "8 of 8 exercises passed" in row.inner_text() and "Completed" in row.inner_text()
+    shot(page, "14-tensors-completed")
+    watch.assert_clean()
