@@ -34,6 +34,7 @@ MAX_STR = 64 * 2**10
 MAX_REPR = 2_000
 MAX_DIMS = 16
 MAX_TENSOR_BYTES = 16 * 2**20
+MAX_NODES = 200_000  # all nodes of one export: a huge nested list cannot stall the encoder
 
 TORCH_DTYPES: dict[str, torch.dtype] = {
     "bool": torch.bool,
@@ -239,6 +240,7 @@ class Encoder:
     def __init__(self, budget: int = MAX_TOTAL_BYTES - MAX_JSON_BYTES) -> None:
         self.blobs = bytearray()
         self.budget = budget
+        self.nodes = 0
 
     def _blob(self, data: bytes) -> dict[str, int]:
         off = len(self.blobs)
@@ -374,6 +376,9 @@ class Encoder:
     def node(self, obj: Any, depth: int = 0) -> dict[str, Any]:
         if depth > MAX_DEPTH:
             return {"t": "opaque", "cls": "", "repr": "<nested too deeply>"}
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            return {"t": "opaque", "cls": "", "repr": "<too many items to export>"}
         cls = _type(obj)  # type(), not isinstance: a forged __class__ cannot fool it
         try:
             return self._node(obj, cls, depth)

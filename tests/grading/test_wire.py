@@ -282,3 +282,25 @@ def test_tensor_never_equals_a_perturbed_copy(t, index):
     finding = cmp.compare(t, roundtrip(perturbed))
     assert not finding.passed
     assert finding.diagnostic == "wrong-value"
+
+
+def test_huge_nested_values_are_capped_quickly():
+    import time
+
+    value = [[0] * 10_000 for _ in range(1_000)]  # ten million items
+    t0 = time.monotonic()
+    data = wire.encode({"v": value})
+    assert time.monotonic() - t0 < 5 and len(data) < wire.MAX_JSON_BYTES
+    out = wire.decode(data).values["v"]
+    assert isinstance(out, list) and len(out) == 1_000
+    assert isinstance(out[-1], wire.OpaqueValue)  # beyond the node budget
+
+
+def test_truncated_tensor_keeps_its_shape(monkeypatch):
+    monkeypatch.setattr(wire, "MAX_TENSOR_BYTES", 64)
+    big = wire.decode(wire.encode({"t": torch.zeros(10, 10)})).values["t"]
+    meta = wire.meta_of(big)
+    assert meta.truncated and meta.shape == (10, 10)
+    assert cmp.compare(big, big).facts["variant"] == "too-large"
+    assert cmp.compare(big, rt_small := roundtrip(torch.zeros(3))).diagnostic == "shape-mismatch"
+    assert rt_small.shape == (3,)
