@@ -25,6 +25,13 @@ class PageWatch:
         self.problems: list[str] = []
 
     def attach(self, page) -> None:
+        self.page = page
+        # Every CSP violation of every page load, kept in the page for assert_clean().
+        page.add_init_script(
+            "window.__csp = [];"
+            "document.addEventListener('securitypolicyviolation', (e) =>"
+            " window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));"
+        )
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         page.on(
             "console",
@@ -46,6 +53,8 @@ class PageWatch:
         page.route("**/*", route)
 
     def assert_clean(self) -> None:
+        violations = self.page.evaluate("window.__csp || []")
+        assert not violations, f"CSP violations: {violations}"
         assert not self.problems, "\n".join(self.problems)
 
 
