@@ -59,6 +59,7 @@ class Zygote:
         self.device = cfg.get("device", "cpu")
         self.strict = bool(cfg.get("strict", True))
         self.prefork = max(1, int(cfg.get("prefork", 1)))
+        self.refill_during_run = bool(cfg.get("refill_during_run", False))
         self.waiting: list[Waiting] = []
         self.timings: dict[str, float] = {}  # where the time of the last run went
         self.pending: list[Waiting] = []  # finished runs still to reap
@@ -200,10 +201,11 @@ class Zygote:
             pass  # it died; the wait below says how
         os.close(child.job_w)
         child.job_w = -1
-        # Fork the replacement now, while this run executes on the other core.
-        t_refill = time.monotonic()
-        self.refill()
-        self.timings["refill_ms"] = (time.monotonic() - t_refill) * 1000
+        if self.refill_during_run:
+            # Fork the replacement now, while this run executes on another core.
+            t_refill = time.monotonic()
+            self.refill()
+            self.timings["refill_ms"] = (time.monotonic() - t_refill) * 1000
         try:
             return self.supervise(child, limits, t0)
         finally:
@@ -467,7 +469,12 @@ class Zygote:
             self.timings = {}
             protocol.send_message(wfd, rep, result if rep["status"] == "ok" else b"", out)
             self.reap_pending(block=False)
-            self.refill()  # normally a no-op: the replacement was forked during the run
+            # Fork replacements while idle, but a job that is already waiting (and a child
+            # ready for it) goes first.
+            while len(self.waiting) < self.prefork:
+                if self.waiting and select.select([rfd], [], [], 0)[0]:
+                    break
+                self.waiting.append(self.spawn())
             # Wait for the next job; meanwhile reap finished runs as they exit.
             while self.pending:
                 r, _, _ = select.select([rfd], [], [], 0.005)
