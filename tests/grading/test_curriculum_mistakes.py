@@ -315,3 +315,25 @@ def test_reference_passes_and_starter_fails(pool, slug):
     spec = SPECS[slug]
     assert grader.grade(spec, spec.solution, pool=pool).outcome == "passed"
     assert grader.grade(spec, spec.starter, pool=pool).outcome != "passed"
+
+
+JUNK = [
+    "None",
+    "(i for i in range(3))",
+    "torch.sparse_coo_tensor([[0]], [1.0], (2,))",
+    "np.array([1, 'a'], dtype=object)",
+    "type('K', (), {'__repr__': lambda self: 1 / 0})()",
+    "torch.empty(3, 4, device='meta')",
+]
+
+
+@pytest.mark.parametrize("slug", sorted(s for s in SPECS if SPECS[s].queue != "gpu"))
+def test_junk_never_passes_and_never_breaks_the_grader(pool, slug):
+    spec = SPECS[slug]
+    names = {c.name.split(".")[0] for c in spec.checks if c.name}
+    names |= {c.call for c in spec.checks if c.call} | {u for c in spec.checks for u in c.uses}
+    for junk in JUNK:
+        code = "import numpy as np\n" + "\n".join(f"{n} = {junk}" for n in sorted(names))
+        v = grader.grade(spec, code, pool=pool)
+        assert v.outcome in ("failed", "error"), (junk, v.outcome, v.message)
+        assert v.to_dict()["passed"] is False
