@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -50,10 +51,26 @@ def _storable(code: str) -> str:
     return safe if len(safe) <= limit else safe[:limit] + "\n# … cut: over the size limit\n"
 
 
+_online_cache: tuple[float, int, dict[str, int]] = (0.0, 0, {})
+ONLINE_CACHE_SECONDS = 2.0
+
+
+def _online() -> dict[str, int]:
+    """workers.online(), remembered for a moment: a SCAN per submission is wasted work, and
+    a two-second-old answer routes just as well (heartbeats live 3 × 5 s anyway)."""
+    global _online_cache
+    at, source, live = _online_cache
+    now = time.monotonic()
+    if now - at > ONLINE_CACHE_SECONDS or source != id(workers.online):  # (mocked in tests)
+        live = workers.online()
+        _online_cache = (now, id(workers.online), live)
+    return live
+
+
 def route(queue: str) -> tuple[str, bool]:
     """Pick the Celery queue for an exercise queue; say whether a worker serves it now."""
     try:
-        live = workers.online()
+        live = _online()
     except redis.RedisError:
         return ("gpu" if queue == "gpu" else "cpu"), False
     if queue == "any":

@@ -1,0 +1,120 @@
+"""Throughput and latency with many students submitting at once (default 200, 30 s).
+
+    .venv/bin/python benchmarks/load_students.py [--students 200] [--seconds 30]
+        [--workers 1] [--concurrency 2] [--sqlite]
+
+Each simulated student (an asyncio task with its own keep-alive HTTP connection, loopback
+only) submits, long-polls its verdict, and submits again until the time is up; submissions
+still in flight then get up to --drain seconds. Afterwards the database is checked: every
+accepted submission graded (none lost) and claimed exactly once (tries == 1: none graded
+twice). Prints one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from stack import Http, machine, percentile, running_stack, submit_and_wait
+
+# A mix: right and wrong answers on three exercises (wrong ones exercise the diagnostics).
+WORK = [
+    ("tensor-broadcast", "c = a + b"),
+    ("tensor-broadcast", "c = a * b"),
+    ("tensor-arange", "x = torch.arange(12)\nn = x.numel()\nX = x.reshape(3, 4)"),
+    ("tensor-arange", "x = torch.arange(12)\nn = x.numel\nX = x.reshape(4, 3)"),
+    ("tensor-cat", "rows = torch.cat((X, Y), dim=0)\ncols = torch.cat((X, Y), dim=1)"),
+]
+
+
+async def student(port: int, token: str, stop_at: float, drain_until: float,
+                  results: list[tuple[float, float, int, str]], errors: list[str]) -> None:
+    http = Http(port, token)
+    rng = random.Random(token)
+    await asyncio.sleep(rng.random() * 0.5)  # not all in the same millisecond
+    try:
+        while time.perf_counter() < stop_at:
+            slug, code = rng.choice(WORK)
+            started = time.perf_counter()
+            try:
+                seconds, verdict = await submit_and_wait(
+                    http, slug, code, timeout=max(1.0, drain_until - started)
+                )
+            except Exception as exc:  # counted, never hidden
+                errors.append(f"{type(exc).__name__}: {exc}")
+                await http.close()
+                continue
+            results.append((started, seconds * 1000, verdict["id"], verdict["outcome"]))
+    finally:
+        await http.close()
+
+
+async def run(port: int, tokens: list[str], seconds: float, drain: float
+              ) -> tuple[list[tuple[float, float, int, str]], list[str], float]:
+    results: list[tuple[float, float, int, str]] = []
+    errors: list[str] = []
+    t0 = time.perf_counter()
+    stop_at, drain_until = t0 + seconds, t0 + seconds + drain
+    await asyncio.gather(*(student(port, tok, stop_at, drain_until, results, errors)
+                           for tok in tokens))
+    return results, errors, time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--drain", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--web-processes", type=int, default=2)
+    parser.add_argument("--sqlite", action="store_true")
+    args = parser.parse_args()
+    with running_stack(students=args.students, workers=args.workers,
+                       concurrency=args.concurrency, web_processes=args.web_processes,
+                       web_threads=max(32, args.students // args.web_processes + 16),
+                       sqlite=args.sqlite) as stack:
+        # Warm the reference cache of each exercise once (as a real term would have).
+        asyncio.run(_warm(stack.port, stack.tokens[0]))
+        results, errors, elapsed = asyncio.run(
+            run(stack.port, stack.tokens, args.seconds, args.drain)
+        )
+        ids = [r[2] for r in results]
+        rows = stack.db_rows(ids)
+        received = stack.log_count("] received")
+    latencies = [r[1] for r in results]
+    # Throughput over the steady window: verdicts for submissions started in it.
+    steady = [r for r in results if r[0] - min(r[0] for r in results) <= args.seconds]
+    graded_rows = [r for r in rows if r[1] == "graded"]
+    lost = len(ids) - len(graded_rows)
+    twice = sum(1 for r in rows if r[3] != 1)
+    internal = sum(1 for r in rows if r[2] in {"internal_error", "queue_unavailable"})
+    print(
+        f"load_students: students={args.students} window={args.seconds:.0f}s "
+        f"graded={len(results)} throughput={len(steady) / args.seconds:.1f}/s "
+        f"p50={percentile(latencies, 50):.0f}ms p95={percentile(latencies, 95):.0f}ms "
+        f"p99={percentile(latencies, 99):.0f}ms lost={lost} graded_twice={twice} "
+        f"internal_errors={internal} client_errors={len(errors)} "
+        f"tasks_received={received} workers={args.workers}x{args.concurrency} "
+        f"db={'sqlite' if args.sqlite else 'postgresql'} machine=({machine()}) "
+        f"took={elapsed:.0f}s"
+    )
+    if errors:
+        print("first client errors:", *errors[:5], sep="\n  ", file=sys.stderr)
+
+
+async def _warm(port: int, token: str) -> None:
+    http = Http(port, token)
+    for slug, code in WORK:
+        await submit_and_wait(http, slug, code)
+    await http.close()
+
+
+if __name__ == "__main__":
+    main()
