@@ -149,6 +149,7 @@ class SandboxPool:
         self._all: list[_WarmParent] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._owner = os.getpid()
         self._banner_shown = False
         self.layers: dict[str, str] = {}
         self.refused: str | None = None
@@ -197,6 +198,11 @@ class SandboxPool:
     def run(self, job: Job) -> RunReport:
         if self._closed:
             raise SandboxError("the sandbox pool is closed")
+        if os.getpid() != self._owner:
+            # Its pipes belong to the process that made it (e.g. a Celery parent that forked
+            # its workers): sharing them would cross-wire answers. Make one per process.
+            raise SandboxError("this SandboxPool was created in another process; "
+                               "use get_pool() (one pool per process) after forking")
         wp = self._idle.get()
         healthy = False
         try:
@@ -217,6 +223,8 @@ class SandboxPool:
                 self._replace(wp)
 
     def close(self) -> None:
+        if os.getpid() != self._owner:
+            return  # not ours to stop: the creating process still uses those parents
         self._closed = True
         with self._lock:
             parents = list(self._all)
@@ -242,6 +250,8 @@ def get_pool() -> SandboxPool:
     SANDBOX_ALLOW_UNSAFE=1 (development only: run even when isolation layers are missing)."""
     global _pool
     with _pool_lock:
+        if _pool is not None and _pool._owner != os.getpid():
+            _pool = None  # inherited across fork: start this process's own
         if _pool is None:
             unsafe = os.environ.get("SANDBOX_ALLOW_UNSAFE", "") == "1"
             extra = [p for p in os.environ.get("SANDBOX_PYTHONPATH", "").split(":") if p]

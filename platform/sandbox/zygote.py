@@ -161,7 +161,7 @@ class Zygote:
         return msg if isinstance(msg, dict) else {"ok": False, "error": "garbled"}
 
     def discard(self, child: Waiting) -> None:
-        if child.pid > 0:
+        if child.pid > 0 and not child.reaped:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
@@ -179,6 +179,19 @@ class Zygote:
         t_take = time.monotonic()
         child = self.take()
         ready = self.read_ready(child, timeout=30.0)
+        for _ in range(3):
+            # A waiting child that died meanwhile (killed from outside, say) is not the
+            # student's fault: take a fresh one.
+            try:
+                wpid, _ = os.waitpid(child.pid, os.WNOHANG) if child.pid > 0 else (0, 0)
+            except ChildProcessError:
+                wpid = child.pid
+            if wpid == 0:
+                break
+            child.reaped = True
+            self.discard(child)
+            child = self.take()
+            ready = self.read_ready(child, timeout=30.0)
         self.timings["wait_child_ms"] = (time.monotonic() - t_take) * 1000
         if not ready.get("ok"):
             self.discard(child)

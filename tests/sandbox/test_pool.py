@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import HARNESS, HERE, run, sandbox_processes
@@ -126,3 +127,40 @@ def test_cgroup_counters_parse(tmp_path) -> None:
     v1.dirs = [tmp_path, tmp_path]
     (tmp_path / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
     assert v1.oom_killed()
+
+
+def test_pool_is_per_process() -> None:
+    with SandboxPool(harness=HARNESS, pythonpath=[str(HERE)]) as pool:
+        pool.wait_ready()
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a forked Celery worker, say
+            try:
+                pool.run(Job(payload=b"RESULT = b'x'"))
+                os.write(w, b"ran")
+            except SandboxError:
+                os.write(w, b"refused")
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert os.read(r, 10) == b"refused"
+        assert run(pool, "RESULT = b'still mine'").result == b"still mine"
+
+
+def test_waiting_child_killed_from_outside_is_replaced() -> None:
+    with SandboxPool(harness=HARNESS, pythonpath=[str(HERE)], prefork=1) as pool:
+        pool.wait_ready()
+        zygote = pool._all[0].proc.pid
+        children = [int(p) for p in os.listdir("/proc")
+                    if p.isdigit() and f"PPid:\t{zygote}\n" in _status(p)]
+        assert children
+        for c in children:
+            os.kill(c, signal.SIGKILL)
+        time.sleep(0.2)
+        assert run(pool, "RESULT = b'fine'").result == b"fine"
+
+
+def _status(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return ""
