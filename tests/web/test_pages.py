@@ -44,3 +44,12 @@ def test_the_index_lists_lessons_with_progress(course, alice):
 
 def test_login_page_renders():
     assert Client().get("/accounts/login/").status_code == 200
+
+
+def test_only_staff_are_offered_the_dashboard(course, alice, teacher):
+    client = Client()
+    client.force_login(alice)
+    html = client.get("/").content.decode()
+    assert 'href="/dashboard/"' not in html and "/my-grades/" in html
+    client.force_login(teacher)
+    assert 'href="/dashboard/"' in client.get("/").content.decode()
