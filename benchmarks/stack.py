@@ -228,6 +228,7 @@ class Http:
 
     def __init__(self, port: int, token: str) -> None:
         self.port, self.token = port, token
+        self.post_ms: list[float] = []  # time to the 202 of each submission
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -285,6 +286,7 @@ async def submit_and_wait(http: Http, slug: str, code: str, timeout: float = 60.
     )
     if status != 202:
         raise RuntimeError(f"submit answered {status}: {created}")
+    http.post_ms.append((time.perf_counter() - t0) * 1000)
     verdict = created
     deadline = t0 + timeout
     while verdict.get("status") != "graded":
