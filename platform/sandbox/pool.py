@@ -89,6 +89,8 @@ class _WarmParent:
             raise SandboxError(f"the sandbox warm parent is gone: {exc}") from exc
         # The warm parent enforces the wall clock; this is only against its own failure.
         rep = self._recv(limits.wall_seconds + 30.0)
+        if "internal_error" in rep:
+            raise SandboxError(f"the sandbox warm parent failed: {rep['internal_error']}")
         rfd = self.proc.stdout.fileno()
         result_len = rep.get("result")
         if result_len is not None and not 0 <= int(result_len) <= limits.result_bytes:

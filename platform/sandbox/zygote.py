@@ -2,10 +2,10 @@
 numpy, pandas and the harness once, keeps pre-forked, pre-isolated children waiting, and
 hands each one exactly one job.
 
-Started by `SandboxPool` as `python -I -c "...zygote.main()" CONFIG_JSON` with an almost
-empty environment. It talks to the pool over its stdin/stdout only; children never hold
-those fds. It is single-threaded on purpose: forking a process that has run a
-multi-threaded op makes children hang."""
+Started by `SandboxPool` as `python -I -c "...zygote.main()" PLATFORM_DIR` with an almost
+empty environment; its configuration is the first message on stdin. It talks to the pool
+over its stdin/stdout only; children never hold those fds. It is single-threaded on
+purpose: forking a process that has run a multi-threaded op makes children hang."""
 
 from __future__ import annotations
 
@@ -130,7 +130,8 @@ class Zygote:
             self.waiting.append(self.spawn())
 
     def take(self) -> Waiting:
-        self.refill()
+        if not self.waiting:  # only fork on the job's clock when nothing is waiting
+            self.waiting.append(self.spawn())
         return self.waiting.pop(0)
 
     def read_ready(self, child: Waiting, timeout: float) -> dict[str, Any]:
@@ -473,9 +474,11 @@ class Zygote:
                      for name, size in header["files"]]
             try:
                 rep, result, out = self.run(header, payload, files)
-            except Exception as exc:  # report, stay alive: the pool decides what to do
-                rep = self.report("crashed", message=f"sandbox internal error: {exc!r}")
-                result, out = b"", b""
+            except Exception as exc:
+                # Our fault, not the student's: the pool raises SandboxError (the worker
+                # retries) and replaces this warm parent.
+                protocol.send_message(wfd, {"internal_error": repr(exc)})
+                raise
             rep["result"] = len(result) if rep["status"] == "ok" else None
             rep["output"] = len(out)
             rep["timings"] = {k: round(v, 2) for k, v in self.timings.items()}
