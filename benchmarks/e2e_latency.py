@@ -21,7 +21,7 @@ from stack import Http, machine, percentile, running_stack, submit_and_wait
 
 
 async def measure(port: int, token: str, n: int, warmup: int, slug: str, code: str,
-                  ids: list[int], post_ms: list[float]
+                  ids: list[int]
                   ) -> tuple[list[float], list[str], list[float]]:
     http = Http(port, token)
     for _ in range(warmup):  # first runs build the reference cache and warm connections
@@ -35,7 +35,6 @@ async def measure(port: int, token: str, n: int, warmup: int, slug: str, code: s
         inside.append(float(verdict.get("duration_ms") or 0))
         ids.append(verdict["id"])
     await http.close()
-    post_ms.extend(http.post_ms[warmup:])
     return times, outcomes, inside
 
 
@@ -50,10 +49,9 @@ def main() -> None:
     started = time.time()
     with running_stack(students=1, workers=1, concurrency=1, sqlite=args.sqlite) as stack:
         ids: list[int] = []
-        post_ms: list[float] = []
         times, outcomes, inside = asyncio.run(
             measure(stack.port, stack.tokens[0], args.n, args.warmup, args.slug, args.code,
-                    ids, post_ms)
+                    ids)
         )
         stages = stack.stage_ms(ids)
     wait_ms = [q for q, _ in stages]
@@ -63,7 +61,7 @@ def main() -> None:
         f"e2e_latency: n={len(times)} {args.slug} p50={percentile(times, 50):.1f}ms "
         f"p95={percentile(times, 95):.1f}ms p99={percentile(times, 99):.1f}ms "
         f"mean={statistics.mean(times):.1f}ms max={max(times):.1f}ms "
-        f"[p50 of stages: POST→202={percentile(post_ms, 50):.1f}ms "
+        f"[p50 of stages: "
         f"queue={percentile(wait_ms, 50):.1f}ms "
         f"worker={percentile(work_ms, 50):.1f}ms (sandbox run={percentile(inside, 50):.1f}ms)] "
         f"not_passed={len(bad)} db={'sqlite' if args.sqlite else 'postgresql'} "

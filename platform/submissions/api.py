@@ -59,10 +59,24 @@ def _read_code(request: HttpRequest) -> tuple[str | None, str, str | None]:
     return body["code"], kind, None
 
 
+def _wait_seconds(request: HttpRequest) -> float | None:
+    try:
+        return min(MAX_WAIT_SECONDS, max(0.0, float(request.GET.get("wait", 0))))
+    except ValueError:
+        return None
+
+
 @require_POST
 @api_login_required
 def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
-    exercise = Exercise.objects.filter(slug=slug, current_version__isnull=False).first()
+    """Submit; with `?wait=S` the answer waits (up to S s) for the verdict: one round trip."""
+    wait = _wait_seconds(request)
+    if wait is None:
+        return _error(400, "wait must be a number of seconds.")
+    exercise = (
+        Exercise.objects.select_related("current_version")
+        .filter(slug=slug, current_version__isnull=False).first()
+    )
     if exercise is None:
         return _error(404, f"There is no exercise {slug!r}.", exercise=slug)
     code, kind, problem = _read_code(request)
@@ -76,6 +90,8 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
         response["Retry-After"] = str(decision.retry_after)
         return response
     sub = submission_create(user=request.user, exercise=exercise, code=code, kind=kind)
+    if wait and sub.status != Submission.Status.GRADED:
+        sub = _wait_graded(sub, wait)
     url = reverse("api-submission", args=[sub.pk])
     return JsonResponse({**sub.to_json(), "url": url}, status=202, headers={"Location": url})
 
@@ -96,9 +112,8 @@ def submission_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     sub = _visible_submission(request, pk)
     if sub is None:
         return _error(404, f"There is no submission {pk} of yours.")
-    try:
-        wait = min(MAX_WAIT_SECONDS, max(0.0, float(request.GET.get("wait", 0))))
-    except ValueError:
+    wait = _wait_seconds(request)
+    if wait is None:
         return _error(400, "wait must be a number of seconds.")
     if wait and sub.status != Submission.Status.GRADED:
         sub = _wait_graded(sub, wait)
@@ -121,9 +136,10 @@ def _wait_graded(sub: Submission, wait: float) -> Submission:
                 return sub
             # Hand the database connection back (to the pool) while waiting: hundreds of
             # waiting students must not hold hundreds of PostgreSQL connections.
-            connection.close()
-            # Wake at least every 2 s: the verdict may come while Redis was away.
-            pubsub.get_message(timeout=min(left, 2.0))
+            if not connection.in_atomic_block:
+                connection.close()
+            # Wake every 5 s even without news: a notice is lost if Redis restarts meanwhile.
+            pubsub.get_message(timeout=min(left, 5.0))
     except redis.RedisError:
         return sub
     finally:

@@ -130,3 +130,56 @@ def test_gpu_exercise_without_gpu_worker_is_answered_at_once(course, alice):
     data = response.json()
     assert data["outcome"] == "queue_unavailable"
     assert "No GPU worker" in data["error"]["message"]
+
+
+def test_wait_returns_the_verdict_as_soon_as_it_is_stored(course, alice, transactional_db):
+    """?wait=S long-polls: a verdict stored meanwhile comes back in the same answer."""
+    import threading
+    import time as _time
+
+    from submissions import services
+
+    client = Client()
+    client.force_login(alice)
+    sub_id = post(client, {"code": "c = a + b"}).json()["id"]
+    sub = Submission.objects.get(pk=sub_id)
+    claimed = services.submission_claim(sub_id, worker="test@host")
+    assert claimed is not None and claimed.tries == 1
+
+    def grade_soon() -> None:
+        _time.sleep(0.5)
+        services.submission_finish(claimed, services.verdict_without_run("failed", "x", 1.0))
+
+    threading.Thread(target=grade_soon).start()
+    t0 = _time.monotonic()
+    data = client.get(f"/api/submissions/{sub.pk}?wait=10").json()
+    assert data["status"] == "graded" and data["outcome"] == "failed"
+    assert _time.monotonic() - t0 < 5  # woken by the notice, not by the 10 s deadline
+
+
+def test_wait_gives_up_after_the_time_asked(course, alice):
+    client = Client()
+    client.force_login(alice)
+    response = post(client, {"code": "c = a + b"}, url=URL + "?wait=0.3")
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert client.get(f"{response.json()['url']}?wait=nope").status_code == 400
+
+
+def test_a_stale_claim_cannot_store_a_verdict(course, alice):
+    """Two claims of one submission (a worker presumed dead, then another): only the latest
+    claim's verdict is stored, so a submission is never graded twice."""
+    from submissions import services
+
+    client = Client()
+    client.force_login(alice)
+    sub_id = post(client, {"code": "c = a + b"}).json()["id"]
+    first = services.submission_claim(sub_id, worker="a")
+    Submission.objects.filter(pk=sub_id).update(status="queued")  # the sweeper took it back
+    second = services.submission_claim(sub_id, worker="b")
+    assert first is not None and second is not None and second.tries == 2
+    assert services.submission_claim(sub_id, worker="c") is None  # re-delivery: no-op
+    verdict = services.verdict_without_run("failed", "x", 1.0)
+    assert services.submission_finish(first, verdict) is False
+    assert services.submission_finish(second, verdict) is True
+    assert services.submission_finish(second, verdict) is False
+    assert Submission.objects.get(pk=sub_id).status == "graded"
