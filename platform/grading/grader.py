@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from grading import compare as cmp
+from grading import display, wire
 from grading import forbidden as forbid
-from grading import wire
 from grading.diagnostics import classify_error, error_view
 from grading.messages import render
 from grading.spec import CheckSpec, ExerciseSpec
@@ -46,9 +46,14 @@ class CheckResult:
     diagnostic: str | None = None
     messages: dict[str, str] = field(default_factory=dict)
     hidden: bool = False
+    # Notebook-style display of the reference's and the student's value, side by side on
+    # the page. Only for failed visible checks (never hidden ones; assert checks: actual
+    # only); None = not shown, and the key is left out of the JSON.
+    expected: str | None = None
+    actual: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "passed": self.passed,
             "points": self.points,
@@ -58,6 +63,12 @@ class CheckResult:
             "messages": self.messages,
             "hidden": self.hidden,
         }
+        if not self.hidden:  # belt and braces: a hidden check never carries values
+            if self.expected is not None:
+                data["expected"] = self.expected
+            if self.actual is not None:
+                data["actual"] = self.actual
+        return data
 
 
 @dataclass
@@ -116,6 +127,8 @@ class RunView:
     output_truncated: bool = False
     names: dict[str, str] = field(default_factory=dict)  # checked name → short summary
     message: dict[str, str] | None = None
+    # checked name → multi-line preview (value, shape, dtype); the page prefers it to names
+    values: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,6 +139,7 @@ class RunView:
             "duration_ms": round(self.duration_ms, 1),
             "output_truncated": self.output_truncated,
             "names": self.names,
+            "values": self.values,
             "message": self.message,
         }
 
@@ -435,6 +449,7 @@ def _grade(spec: ExerciseSpec, raw_code: str | bytes, pool: Any, verdict: Verdic
         for c in verdict.checks:
             c.passed, c.points, c.diagnostic = False, 0.0, "forbidden-call"
             c.messages = render("forbidden-call", facts)
+            c.expected = c.actual = None  # the values are not what is wrong
         if verdict.error is None:
             verdict.error = {
                 "type": "ForbiddenCall",
@@ -541,7 +556,58 @@ def _run_check(
         messages = render(finding.diagnostic or "error", all_facts, hidden=check.hidden)
     else:
         messages = render(finding.diagnostic or "error", all_facts, hidden=check.hidden)
-    return CheckResult(label, False, 0.0, check.points, finding.diagnostic, messages, check.hidden)
+    result = CheckResult(
+        label, False, 0.0, check.points, finding.diagnostic, messages, check.hidden
+    )
+    if not check.hidden:
+        result.expected, result.actual = _side_by_side(spec, check, i, ref, got, finding)
+    return result
+
+
+# Failures where the values are not the problem (memory identity): showing two equal
+# values side by side would only confuse.
+_NO_VALUES = frozenset({"not-in-place", "shares-memory", "forbidden-call"})
+
+
+def _side_by_side(
+    spec: ExerciseSpec,
+    check: CheckSpec,
+    i: int,
+    ref: wire.Decoded,
+    got: wire.Decoded,
+    finding: cmp.Finding,
+) -> tuple[str | None, str | None]:
+    """Display strings of the expected and actual values of a failed visible check.
+
+    Formats decoded data only (``grading.display``), never a student object."""
+    if check.hidden or finding.diagnostic in _NO_VALUES:
+        return None, None
+    if check.name:
+        missing = wire.MissingValue("name", check.name)
+        exp = ref.values.get(check.name, missing)
+        act = got.values.get(check.name, missing)
+        return display.preview(exp, values=check.values), display.preview(act)
+    if check.call:
+        k = _call_index(spec, i)
+        calls = got.extra.get("calls") or []
+        rec = calls[k] if k < len(calls) else {}
+        expected = display.preview(ref.values.get(f"call:{k}"), values=check.values)
+        if rec.get("error"):
+            return expected, None  # it raised: the message says what; there is no value
+        if rec.get("skipped"):
+            return expected, display.preview(wire.MissingValue("name", check.call))
+        return expected, display.preview(got.values.get(f"call:{k}"))
+    if check.assert_:
+        # The condition is the instructor's: show only what the student's names hold.
+        shown = [n for n in check.uses if n in got.values]
+        if not shown:
+            return None, None
+        if len(shown) == 1:
+            return None, display.preview(got.values[shown[0]])
+        limit = max(display.LIMIT // len(shown), 120)
+        parts = [f"{n} =\n{display.preview(got.values[n], limit=limit)}" for n in shown]
+        return None, "\n\n".join(parts)
+    return None, None
 
 
 def _call_finding(
@@ -635,6 +701,10 @@ def run_cell(spec: ExerciseSpec, code: str | bytes, *, pool: Any) -> RunView:
         return view
     summary = got.extra.get("summary") or {}
     view.names = {str(k): str(v)[:200] for k, v in summary.items()}
+    # Previews of the decoded values (plain data: no student __repr__ runs here).
+    view.values = {
+        name: display.preview(got.values[name]) for name in summary if name in got.values
+    }
     if got.extra.get("error"):
         view.outcome, view.error = "error", error_view(got.extra["error"])
     else:
