@@ -76,6 +76,12 @@ class RunReport:
     cpu_ms: float | None = None  # CPU time the run used (user + system)
     memory_peak_bytes: int | None = None  # max RSS of the run, when known
     timings: dict[str, float] = field(default_factory=dict)  # warm parent's breakdown (ms)
+    # A stable code for how the run ended, for callers that phrase (translate) their own
+    # messages: ok, cpu_time, wall_time, memory, gpu_memory, output, result_size,
+    # file_size, signal, exit, system_exit, harness_error, unclean_exit, malformed_result,
+    # layer; `detail` holds its numbers (limit, signal, code, last_output...).
+    reason: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

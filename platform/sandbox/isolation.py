@@ -393,8 +393,9 @@ def _run_job(host: Host, cfg: dict[str, Any], limits: dict[str, Any], payload: b
     # rlimits: the floor under the cgroup
     used = resource.getrusage(resource.RUSAGE_SELF)
     # relative to what this process already used (warm-up, CUDA start-up)
-    cpu = max(1, math.ceil(used.ru_utime + used.ru_stime + float(limits["cpu_seconds"])))
-    # soft == hard: SIGKILL at the limit (SIGXCPU could be ignored, and PID 1 ignores it anyway)
+    # The warm parent checks the run's CPU clock every 100 ms; this is the kernel's backstop
+    # one second later. soft == hard: SIGKILL (SIGXCPU could be ignored; PID 1 ignores it).
+    cpu = max(1, math.ceil(used.ru_utime + used.ru_stime + float(limits["cpu_seconds"])) + 1)
     rl = [(resource.RLIMIT_CPU, cpu, cpu),
           (resource.RLIMIT_NPROC, int(limits["processes"]), int(limits["processes"])),
           (resource.RLIMIT_FSIZE, int(limits["file_size_bytes"]),

@@ -107,7 +107,8 @@ class _WarmParent:
                          duration_ms=float(rep["duration_ms"]), exit_code=rep["exit_code"],
                          signal=rep["signal"], message=rep["message"],
                          cpu_ms=rep.get("cpu_ms"), memory_peak_bytes=rep.get("memory_peak_bytes"),
-                         timings=rep.get("timings") or {})
+                         timings=rep.get("timings") or {}, reason=rep.get("reason", ""),
+                         detail=rep.get("detail") or {})
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -214,7 +215,7 @@ class SandboxPool:
                 healthy = True
                 return RunReport(status="refused", result=None, output="",
                                  output_truncated=False, duration_ms=0.0, exit_code=None,
-                                 signal=None, message=str(hello["refused"]))
+                                 signal=None, message=str(hello["refused"]), reason="layer")
             report = wp.run(job)
             healthy = True
             return report

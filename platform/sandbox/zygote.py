@@ -197,7 +197,9 @@ class Zygote:
         if not ready.get("ok"):
             self.discard(child)
             msg = f"sandbox layer '{ready.get('layer')}' failed: {ready.get('error')}"
-            return self.report("refused", message=msg), b"", b""
+            r = self.report("refused", message=msg)
+            r["reason"], r["detail"] = "layer", {"layer": ready.get("layer")}
+            return r, b"", b""
         if child.cgroup is not None:
             # The run may use memory_bytes beyond what it held while waiting (a few MiB of
             # warm-up on CPU; the CUDA context's host memory on a GPU).
@@ -205,6 +207,7 @@ class Zygote:
                                     pids=int(limits["processes"]))
         job = json.dumps({"limits": limits, "payload": len(payload),
                           "files": [[name, len(data)] for name, data in files]}).encode()
+        cpu_start = proc_cpu_ms(child.pid)
         t0 = time.monotonic()
         try:
             protocol.write_all(child.job_w, protocol.HEADER.pack(len(job)) + job)
@@ -221,7 +224,7 @@ class Zygote:
             self.refill()
             self.timings["refill_ms"] = (time.monotonic() - t_refill) * 1000
         try:
-            return self.supervise(child, limits, t0)
+            return self.supervise(child, limits, t0, cpu_start)
         finally:
             for fd in (child.out_r, child.res_r, child.ctl_r):
                 with contextlib.suppress(OSError):
@@ -256,8 +259,8 @@ class Zygote:
                 shutil.rmtree(self.host.workdir_for(child.pid), ignore_errors=True)
         self.pending = still
 
-    def supervise(self, child: Waiting, limits: dict[str, Any], t0: float
-                  ) -> tuple[dict[str, Any], bytes, bytes]:
+    def supervise(self, child: Waiting, limits: dict[str, Any], t0: float,
+                  cpu_start: float | None = None) -> tuple[dict[str, Any], bytes, bytes]:
         out_cap = int(limits["output_bytes"])
         res_cap = int(limits["result_bytes"]) + FRAME.size
         deadline = t0 + float(limits["wall_seconds"])
@@ -269,6 +272,8 @@ class Zygote:
         status_raw = rusage = None
         exit_code = sig = None
         cpu_ms = None
+        cpu_over = False
+        cpu_budget_ms = float(limits["cpu_seconds"]) * 1000
 
         def take(fd: int, chunk: bytes) -> None:
             nonlocal out_over, res_over
@@ -294,7 +299,15 @@ class Zygote:
                 if left <= 0 and not timed_out:
                     timed_out = True
                     self.kill(child)
-                events = poller.poll(max(0, left) * 1000 if not timed_out else 1000)
+                if not (timed_out or cpu_over or out_over or res_over):
+                    used = proc_cpu_ms(child.pid)
+                    if used is not None and cpu_start is not None and \
+                            used - cpu_start >= cpu_budget_ms:
+                        cpu_over = True
+                        self.kill(child)
+                # wake at least every 100 ms to look at the CPU clock
+                wait = min(max(0.0, left), 0.1) if not timed_out else 1.0
+                events = poller.poll(wait * 1000)
                 for fd, _ in events:
                     if fd == pidfd:
                         continue
@@ -307,7 +320,7 @@ class Zygote:
                         open_fds.discard(fd)
                         continue
                     take(fd, chunk)
-                if (not open_fds and not (out_over or res_over or timed_out)
+                if (not open_fds and not (out_over or res_over or timed_out or cpu_over)
                         and frame_complete(res)):
                     # The harness returned and the run closed its output: answer now, and
                     # let the process exit (and be reaped) after the answer is sent.
@@ -348,7 +361,7 @@ class Zygote:
         if mem_peak is None and rusage is not None:
             mem_peak = rusage.ru_maxrss * 1024
         return self.classify(limits, bytes(out), bytes(res), out_over, res_over, timed_out,
-                             oom, exit_code, sig, cpu_ms, duration_ms, mem_peak)
+                             oom, exit_code, sig, cpu_ms, duration_ms, mem_peak, cpu_over)
 
     def kill(self, child: Waiting) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -359,13 +372,15 @@ class Zygote:
     def classify(self, limits: dict[str, Any], out: bytes, res: bytes, out_over: bool,
                  res_over: bool, timed_out: bool, oom: bool, exit_code: int | None,
                  sig: int | None, cpu_ms: float | None, duration_ms: float,
-                 mem_peak: int | None) -> tuple[dict[str, Any], bytes, bytes]:
+                 mem_peak: int | None, cpu_over: bool = False
+                 ) -> tuple[dict[str, Any], bytes, bytes]:
+        """Map how the run ended to (status, reason, message). `reason` is a stable code
+        (with `detail`) for callers that phrase their own messages (e.g. translated)."""
         extra = {"exit_code": exit_code, "signal": sig, "duration_ms": duration_ms,
                  "cpu_ms": cpu_ms, "memory_peak_bytes": mem_peak}
         truncated = out_over
         if out_over:
             out += MARKER.format(limit=fmt_bytes(limits["output_bytes"])).encode()
-
         kind, body = None, b""
         if len(res) >= FRAME.size and not res_over:
             kind, size = FRAME.unpack(res[:FRAME.size])
@@ -374,62 +389,76 @@ class Zygote:
                 kind = b"?"
         elif res:
             kind = b"?"
-
         cpu_limit = float(limits["cpu_seconds"])
+
+        def rep(status: str, reason: str, message: str = "", **detail: Any
+                ) -> tuple[dict[str, Any], bytes, bytes]:
+            r = self.report(status, message=message, truncated=truncated, **extra)
+            r["reason"], r["detail"] = reason, detail
+            return r, (body if status == "ok" else b""), out
+
         if out_over:
-            return self.report("output_limit", truncated=True, message=(
+            return rep("output_limit", "output", (
                 f"Your code printed more than {fmt_bytes(limits['output_bytes'])}; "
-                "it was stopped and the output cut."), **extra), b"", out
+                "it was stopped and the output cut."), limit=limits["output_bytes"])
         if res_over:
-            return self.report("output_limit", truncated=truncated, message=(
+            return rep("output_limit", "result_size", (
                 f"The result is larger than {fmt_bytes(limits['result_bytes'])}."),
-                **extra), b"", out
+                limit=limits["result_bytes"])
         if timed_out:
-            return self.report("timeout", truncated=truncated, message=(
+            return rep("timeout", "wall_time", (
                 f"Wall-clock time limit of {limits['wall_seconds']:g} s exceeded: the code "
                 "was still running (an endless loop, or waiting on something?)."),
-                **extra), b"", out
+                limit=limits["wall_seconds"])
+        if cpu_over:
+            return rep("timeout", "cpu_time", f"CPU time limit of {cpu_limit:g} s exceeded.",
+                       limit=cpu_limit)
         if kind == protocol.KIND_RESULT and exit_code == 0:
-            return self.report("ok", truncated=truncated, **extra), body, out
+            return rep("ok", "ok")
         if kind == protocol.KIND_MEMORY and body == b"gpu":
             share = float(limits.get("gpu_memory_fraction", 0))
-            return self.report("memory_limit", truncated=truncated, message=(
+            return rep("memory_limit", "gpu_memory", (
                 f"GPU memory limit exceeded (a run may use {share:.0%} of the card)."),
-                **extra), b"", out
+                limit=share)
         if oom or kind == protocol.KIND_MEMORY:
-            return self.report("memory_limit", truncated=truncated, message=(
+            return rep("memory_limit", "memory", (
                 f"Memory limit of {fmt_bytes(limits['memory_bytes'])} exceeded."),
-                **extra), b"", out
+                limit=limits["memory_bytes"])
         # Nobody here sent that SIGKILL and the run (PID 1 of its namespace) cannot get
-        # one from inside: it is the kernel enforcing RLIMIT_CPU (tick accounting may show
-        # a little less CPU than the limit).
-        if sig == signal.SIGKILL and cpu_ms is not None and cpu_ms >= cpu_limit * 1000 * 0.5:
-            return self.report("timeout", truncated=truncated, message=(
-                f"CPU time limit of {cpu_limit:g} s exceeded."), **extra), b"", out
-        if sig == signal.SIGXCPU:
-            return self.report("timeout", truncated=truncated, message=(
-                f"CPU time limit of {cpu_limit:g} s exceeded."), **extra), b"", out
-        if sig == signal.SIGXFSZ:
-            return self.report("crashed", truncated=truncated, message=(
-                f"A file grew past the limit of {fmt_bytes(limits['file_size_bytes'])}."),
-                **extra), b"", out
+        # one from inside: it is the kernel enforcing RLIMIT_CPU (the backstop under the
+        # warm parent's own CPU check; tick accounting may show a little less).
+        if sig in (signal.SIGKILL, signal.SIGXCPU) and cpu_ms is not None and (
+                sig == signal.SIGXCPU or cpu_ms >= cpu_limit * 1000 * 0.5):
+            return rep("timeout", "cpu_time", f"CPU time limit of {cpu_limit:g} s exceeded.",
+                       limit=cpu_limit)
         tail = last_lines(out)
+        suffix = ("\nLast output:\n" + tail) if tail else ""
+        if sig == signal.SIGXFSZ:
+            return rep("crashed", "file_size", (
+                f"A file grew past the limit of {fmt_bytes(limits['file_size_bytes'])}."
+                + suffix), limit=limits["file_size_bytes"])
         if kind == protocol.KIND_ERROR:
-            why = "The run failed inside the harness:\n" + body.decode("utf-8", "replace")[-2000:]
-        elif kind == protocol.KIND_EXIT:
-            why = (f"The code called exit() (SystemExit {body.decode('utf-8', 'replace')}) "
-                   "before the run finished.")
-        elif kind == protocol.KIND_RESULT:
-            why = "The run produced a result but did not exit cleanly."
-        elif kind == b"?":
-            why = "The run sent a malformed result (was something else written to its pipe?)."
-        elif sig is not None:
-            why = f"The run was killed by signal {sig} ({signal_name(sig)}) before finishing."
-        else:
-            why = f"The run exited with code {exit_code} before finishing."
-        if tail:
-            why += "\nLast output:\n" + tail
-        return self.report("crashed", truncated=truncated, message=why, **extra), b"", out
+            return rep("crashed", "harness_error", "The run failed inside the harness:\n"
+                       + body.decode("utf-8", "replace")[-2000:] + suffix)
+        if kind == protocol.KIND_EXIT:
+            code = body.decode("utf-8", "replace")
+            return rep("crashed", "system_exit", (
+                f"The code called exit() (SystemExit {code}) before the run finished."
+                + suffix), code=code)
+        if kind == protocol.KIND_RESULT:
+            return rep("crashed", "unclean_exit",
+                       "The run produced a result but did not exit cleanly." + suffix)
+        if kind == b"?":
+            return rep("crashed", "malformed_result", (
+                "The run sent a malformed result (was something else written to its pipe?)."
+                + suffix))
+        if sig is not None:
+            return rep("crashed", "signal", (
+                f"The run was killed by signal {sig} ({signal_name(sig)}) before finishing."
+                + suffix), signal=sig, name=signal_name(sig), last_output=tail)
+        return rep("crashed", "exit", (
+            f"The run exited with code {exit_code} before finishing." + suffix),
+            code=exit_code, last_output=tail)
 
     @staticmethod
     def report(status: str, *, message: str = "", truncated: bool = False,

@@ -30,6 +30,7 @@ def test_infinite_loop(pool: SandboxPool) -> None:
     rep = run(pool, "while True:\n    pass", cpu_seconds=1, wall_seconds=20)
     assert rep.status == "timeout", rep
     assert "CPU time limit of 1 s" in rep.message  # the CPU limit, not the wall clock
+    assert rep.reason == "cpu_time"
     assert rep.duration_ms < 20000
     assert rep.cpu_ms is not None and rep.cpu_ms >= 900
 
@@ -521,6 +522,7 @@ def test_segfault_via_ctypes(pool: SandboxPool) -> None:
     rep = run(pool, "import sys, ctypes\nprint('before', file=sys.stderr)\nctypes.string_at(0)")
     assert rep.status == "crashed"
     assert rep.signal == 11
+    assert rep.reason == "signal" and rep.detail["name"] == "SIGSEGV"
     assert "SIGSEGV" in rep.message
     assert "before" in rep.message  # last stderr lines
 

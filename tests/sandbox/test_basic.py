@@ -10,6 +10,7 @@ from sandbox import Job, Limits, SandboxPool
 def test_ok_run_returns_result_and_output(pool: SandboxPool) -> None:
     rep = run(pool, "import torch\nprint('hello')\nRESULT = str(torch.ones(3).sum().item())")
     assert rep.status == "ok", rep
+    assert rep.reason == "ok"
     assert rep.result == b"3.0"
     assert rep.output == "hello\n"
     assert not rep.output_truncated
@@ -41,6 +42,7 @@ def test_stderr_and_exceptions_reported(pool: SandboxPool) -> None:
 def test_wall_timeout(pool: SandboxPool) -> None:
     rep = run(pool, "import time\ntime.sleep(60)", wall_seconds=1)
     assert rep.status == "timeout"
+    assert rep.reason == "wall_time" and rep.detail == {"limit": 1}
     assert "Wall-clock time limit of 1 s" in rep.message
     assert rep.duration_ms < 6000
     assert_healthy(pool)
