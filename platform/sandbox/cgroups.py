@@ -27,6 +27,15 @@ def _read(path: Path) -> str:
         return ""
 
 
+def _alive(pid: str) -> bool:
+    """Is pid a live warm parent? (A reused pid of something else counts as dead.)"""
+    try:
+        with open(f"/proc/{int(pid)}/cmdline", "rb") as fh:
+            return b"sandbox.zygote" in fh.read()
+    except (OSError, ValueError):
+        return False
+
+
 def _kv(text: str) -> dict[str, int]:
     out = {}
     for line in text.splitlines():
@@ -189,6 +198,22 @@ class Manager:
         missing = [c for c in ("memory", "pids") if c not in have]
         if missing:
             raise OSError(f"cgroup v2 controllers {missing} cannot be enabled in {d}")
+
+    def sweep_stale(self) -> None:
+        """Remove what warm parents that died without cleaning up (SIGKILL) left behind."""
+        for base in self.bases:
+            for d in base.parent.glob("z*"):
+                if d == base or _alive(d.name[1:]):
+                    continue
+                for run in d.glob("r*"):
+                    cg = (CgroupV1 if self.version == 1 else CgroupV2).__new__(
+                        CgroupV1 if self.version == 1 else CgroupV2)
+                    cg.dirs = [run]
+                    cg.kill_all()
+                    with contextlib.suppress(OSError):
+                        run.rmdir()
+                with contextlib.suppress(OSError):
+                    d.rmdir()
 
     def new(self) -> Cgroup:
         self.counter += 1

@@ -93,10 +93,12 @@ class Host:
         else:
             why = f"off: needs root (the warm parent runs as uid {os.geteuid()})"
             h.layers.update(namespaces=why, mount=why, uid=why)
+        h._sweep_stale_statedirs()
         try:
             if not h.root or "cgroup" in simulate_missing:
                 raise OSError("needs root" if not h.root else "simulated for a test")
             h.cgroups = Manager()
+            h.cgroups.sweep_stale()
             h.layers["cgroup"] = f"on (v{h.cgroups.version}, memory + pids)"
         except OSError as exc:
             h.layers["cgroup"] = f"off: {exc}"
@@ -160,6 +162,16 @@ class Host:
         self.mkdirs = sorted(dirs)
         with contextlib.suppress(OSError):
             self.ldcache = Path("/etc/ld.so.cache").read_bytes()
+
+    def _sweep_stale_statedirs(self) -> None:
+        import shutil
+
+        from sandbox.cgroups import _alive
+
+        parent = Path(self.statedir).parent
+        for d in parent.glob("z*"):
+            if str(d) != self.statedir and not _alive(d.name[1:]):
+                shutil.rmtree(d, ignore_errors=True)
 
     def new_cgroup(self) -> Cgroup | None:
         return self.cgroups.new() if self.cgroups else None

@@ -158,6 +158,9 @@ class SandboxPool:
         self.refused: str | None = None
         for _ in range(size):
             self._add()
+        import atexit
+
+        atexit.register(self.close)  # let the warm parents clean up their cgroups
 
     def _add(self) -> _WarmParent:
         wp = _WarmParent(self.cfg, self.python, self.start_timeout)
