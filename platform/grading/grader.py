@@ -701,9 +701,11 @@ def run_cell(spec: ExerciseSpec, code: str | bytes, *, pool: Any) -> RunView:
         return view
     summary = got.extra.get("summary") or {}
     view.names = {str(k): str(v)[:200] for k, v in summary.items()}
-    # Previews of the decoded values (plain data: no student __repr__ runs here).
+    # Previews of the decoded values (plain data: no student __repr__ runs here); where
+    # the values were dropped (an oversized export) the one-line summary stands in.
     view.values = {
-        name: display.preview(got.values[name]) for name in summary if name in got.values
+        name: display.preview(got.values[name]) if name in got.values else view.names[name]
+        for name in view.names
     }
     if got.extra.get("error"):
         view.outcome, view.error = "error", error_view(got.extra["error"])

@@ -37,6 +37,7 @@ CELL = "<cell>"
 SETUP = "<setup>"
 MAX_MESSAGE = 2_000
 MAX_FRAMES = 20
+RUN_BLOB_BYTES = 8 * 2**20  # tensor/array bytes a Run exports for its value previews
 
 # Captured before any student code runs (see wire.py for the same idea).
 _Tensor = torch.Tensor
@@ -245,7 +246,9 @@ def _run(job: dict[str, Any]) -> bytes:
 
     for name in exports:
         values[name] = _resolve(ns, name)
-    enc = wire.Encoder()
+    # Run only previews values: a smaller blob budget keeps its result far below the
+    # sandbox's result cap (larger tensors go as "truncated", their shape kept).
+    enc = wire.Encoder(budget=RUN_BLOB_BYTES) if mode == "run" else wire.Encoder()
     nodes = {
         k: _missing_node(v) if isinstance(v, _Missing) else enc.node(v) for k, v in values.items()
     }

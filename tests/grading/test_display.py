@@ -306,3 +306,30 @@ def test_run_view_values_preview_each_checked_name(pool):
 def test_run_view_keeps_values_defined_before_an_error(pool):
     view = grader.run_cell(BROADCAST, "c = a * b\nraise ValueError('x')\n", pool=pool).to_dict()
     assert view["outcome"] == "error" and view["values"]["c"].startswith("tensor([[0, 0],")
+
+
+def test_run_view_of_a_large_tensor_stays_small(pool):
+    spec = make_spec("import torch\n", "c = torch.zeros(3000, 1000)\n", CheckSpec(name="c"))
+    view = grader.run_cell(spec, "c = torch.ones(3000, 1000)\n", pool=pool).to_dict()
+    # 12 MB of float32 exceed the Run export budget: shape kept, values not shipped
+    assert view["outcome"] == "ok"
+    assert view["values"]["c"] == "tensor (too large to show)  shape (3000, 1000) float32"
+    small = grader.run_cell(spec, "c = torch.ones(1000, 1000)\n", pool=pool).to_dict()
+    assert small["values"]["c"].startswith("tensor([[1., 1., 1.,  ..., 1., 1., 1.],")
+
+
+class _OversizedPool:
+    """A sandbox whose export lost its values (oversized JSON): only the summary is left."""
+
+    device = "cpu"
+
+    def run(self, job):
+        from sandbox import RunReport
+
+        extra = {"error": None, "summary": {"c": "list"}, "oversized": True}
+        return RunReport("ok", wire.encode({}, extra), "", False, 1.0, 0, None, "")
+
+
+def test_run_view_falls_back_to_the_summary_without_values():
+    view = grader.run_cell(BROADCAST, "c = [0] * 10**6\n", pool=_OversizedPool()).to_dict()
+    assert view["names"] == {"c": "list"} and view["values"] == {"c": "list"}

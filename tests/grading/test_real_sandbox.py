@@ -42,3 +42,23 @@ def test_grade_through_the_real_sandbox(real_pool):
     assert bad["outcome"] == "failed"
     assert [c["diagnostic"] for c in bad["checks"]] == [None, "grad-accumulated", "wrong-value"]
     assert "secret" not in bad["stdout"] and "1.5" not in str(bad)
+    # expected vs actual for the visible failed check; the hidden one carries neither
+    grad, hidden = bad["checks"][1], bad["checks"][2]
+    assert grad["expected"] == "tensor([ 0.,  4.,  8., 12.])  shape (4,) float32"
+    assert grad["actual"] == "tensor([ 0.,  8., 16., 24.])  shape (4,) float32"
+    assert "expected" not in hidden and "actual" not in hidden
+
+
+def test_run_view_values_through_the_real_sandbox(real_pool):
+    spec = make_spec(
+        "import torch\na = torch.arange(3).reshape((3, 1))\nb = torch.arange(2).reshape((1, 2))\n",
+        "c = a + b\n",
+        CheckSpec(name="c"),
+        slug="real-sandbox-run",
+    )
+    view = grader.run_cell(spec, "c = a * b\nprint('hi')\n", pool=real_pool).to_dict()
+    assert view["outcome"] == "ok" and view["stdout"] == "hi\n"
+    assert view["names"] == {"c": "tensor int64 (3, 2) cpu"}
+    assert view["values"] == {
+        "c": "tensor([[0, 0],\n        [0, 1],\n        [0, 2]])  shape (3, 2) int64"
+    }
