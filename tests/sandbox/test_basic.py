@@ -66,3 +66,25 @@ def test_invalid_limits_rejected(pool: SandboxPool) -> None:
 def test_limits_from_dict() -> None:
     lim = Limits.from_dict({"cpu_seconds": 2, "nonsense": 1})
     assert lim.cpu_seconds == 2 and lim.wall_seconds == Limits().wall_seconds
+
+
+def test_open_files_and_processes_limits(pool: SandboxPool) -> None:
+    code = ("import os\nfds = []\ntry:\n    while True:\n        fds.append(os.open('/dev/null', "
+            "os.O_RDONLY))\nexcept OSError as e:\n    err = e.strerror\n"
+            "import resource as r\nRESULT = repr((len(fds) < 32, err, "
+            "r.getrlimit(r.RLIMIT_NOFILE), r.getrlimit(r.RLIMIT_NPROC)))")
+    rep = run(pool, code, open_files=32, processes=8)
+    assert rep.status == "ok", rep
+    assert rep.result == b"(True, 'Too many open files', (32, 32), (8, 8))"
+
+
+def test_warm_parent_environment_is_minimal(pool: SandboxPool) -> None:
+    from conftest import CANARY
+
+    for wp in pool._all:
+        with open(f"/proc/{wp.proc.pid}/environ", "rb") as fh:
+            env = dict(item.split(b"=", 1) for item in fh.read().split(b"\0") if item)
+        assert set(env) <= {b"PATH", b"LANG", b"OMP_NUM_THREADS", b"MKL_NUM_THREADS",
+                            b"OPENBLAS_NUM_THREADS"}
+        with open(f"/proc/{wp.proc.pid}/cmdline", "rb") as fh:
+            assert CANARY.encode() not in fh.read()
