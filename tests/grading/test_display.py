@@ -333,3 +333,16 @@ class _OversizedPool:
 def test_run_view_falls_back_to_the_summary_without_values():
     view = grader.run_cell(BROADCAST, "c = [0] * 10**6\n", pool=_OversizedPool()).to_dict()
     assert view["names"] == {"c": "list"} and view["values"] == {"c": "list"}
+
+
+def test_device_and_grad_facts_follow_the_export():
+    # a cuda tensor decodes to the CPU; its device comes from the export's facts
+    t = torch.arange(4.0).reshape(2, 2)
+    t._grading_meta = wire.TensorMeta(  # as decode attaches it for a cuda:0 export
+        "float32", (2, 2), "cuda:0", True, True, False, None, "torch.Tensor"
+    )
+    shown = display.preview(t)
+    assert (
+        shown
+        == "tensor([[0., 1.],\n        [2., 3.]])  shape (2, 2) float32 cuda:0 requires_grad=True"
+    )

@@ -65,6 +65,11 @@ def test_tensors_left_on_the_cpu(gpu_pool):
     assert v["outcome"] == "failed"
     assert [c["diagnostic"] for c in v["checks"]][:3] == ["device-mismatch"] * 3
     assert "cuda:0" in v["checks"][0]["message"]
+    # side by side, the device shows after shape and dtype
+    assert v["checks"][0]["expected"] == (
+        "tensor([[1., 1., 1.],\n        [1., 1., 1.]])  shape (2, 3) float32 cuda:0"
+    )
+    assert v["checks"][0]["actual"].endswith("shape (2, 3) float32")
 
 
 def test_try_gpu(gpu_pool):
