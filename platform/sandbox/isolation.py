@@ -24,7 +24,7 @@ import stat
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sandbox import landlock, protocol, sysapi
 from sandbox.cgroups import Cgroup, Manager
@@ -397,7 +397,7 @@ def _run_job(host: Host, cfg: dict[str, Any], limits: dict[str, Any], payload: b
             if host.setuid:
                 os.chown(work, uid, uid)
     except OSError as exc:
-        raise LayerError("mount", f"working folder: {exc}") from exc
+        _die(f"sandbox layer 'mount' failed: working folder: {exc}")
     if host.device == "gpu":
         import torch
 
@@ -423,7 +423,7 @@ def _run_job(host: Host, cfg: dict[str, Any], limits: dict[str, Any], payload: b
         for what, soft, hard in rl:
             resource.setrlimit(what, (soft, hard))
     except (OSError, ValueError) as exc:
-        raise LayerError("rlimits", exc) from exc
+        _die(f"sandbox layer 'rlimits' failed: {exc}")
     os.dup2(FD_OUT, 1)
     os.dup2(FD_OUT, 2)
     os.close(FD_OUT)
@@ -487,9 +487,12 @@ def _write_file(work: str, name: str, data: bytes) -> None:
         os.close(fd)
 
 
-def _die(message: str) -> None:
+def _die(message: str) -> NoReturn:
+    """A layer failed after the job arrived: say so on the result pipe (status refused),
+    never run the student's code."""
     with contextlib.suppress(OSError):
-        os.write(2, message.encode() + b"\n")
+        body = message.encode()
+        protocol.write_all(FD_RES, protocol.FRAME.pack(protocol.KIND_LAYER, len(body)) + body)
     os._exit(71)
 
 

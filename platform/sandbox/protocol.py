@@ -17,6 +17,7 @@ KIND_RESULT = b"R"  # the harness returned these bytes
 KIND_ERROR = b"E"  # the harness raised; body is the traceback text
 KIND_MEMORY = b"M"  # MemoryError escaped the harness
 KIND_EXIT = b"X"  # SystemExit escaped the harness; body is the exit code text
+KIND_LAYER = b"L"  # the run could not isolate itself after its job arrived; body says why
 
 
 def read_exact(fd: int, n: int) -> bytes:

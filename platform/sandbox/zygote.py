@@ -415,6 +415,9 @@ class Zygote:
                        limit=cpu_limit)
         if kind == protocol.KIND_RESULT and exit_code == 0:
             return rep("ok", "ok")
+        if kind == protocol.KIND_LAYER:
+            text = body.decode("utf-8", "replace")
+            return rep("refused", "layer", text, layer=text.split("'")[1] if "'" in text else "")
         if kind == protocol.KIND_MEMORY and body == b"gpu":
             share = float(limits.get("gpu_memory_fraction", 0))
             return rep("memory_limit", "gpu_memory", (
