@@ -190,11 +190,11 @@ class Manager:
 
     @staticmethod
     def _enable(d: Path) -> None:
-        have = _read(d / "cgroup.subtree_control").split()
+        have = [c.lstrip("+") for c in _read(d / "cgroup.subtree_control").split()]
         want = [c for c in ("memory", "pids") if c not in have]
         if want:
             _write(d / "cgroup.subtree_control", " ".join("+" + c for c in want))
-        have = _read(d / "cgroup.subtree_control").split()
+        have = [c.lstrip("+") for c in _read(d / "cgroup.subtree_control").split()]
         missing = [c for c in ("memory", "pids") if c not in have]
         if missing:
             raise OSError(f"cgroup v2 controllers {missing} cannot be enabled in {d}")
