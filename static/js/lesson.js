@@ -352,9 +352,11 @@
           if (message) li.append(el("div", { class: "message" }, inlineCode(message)));
           if (check.diagnostic && !ok) li.append(el("code", { class: "diagnostic" }, check.diagnostic));
           if (!ok && (check.expected != null || check.actual != null)) {
-            li.append(el("div", { class: "compare" },
-              el("div", {}, el("p", { class: "compare-title" }, t("expected")), el("pre", {}, formatValue(check.expected))),
-              el("div", {}, el("p", { class: "compare-title" }, t("actual")), el("pre", {}, formatValue(check.actual)))));
+            // Assert checks carry only `actual`; show just the sides the grader gave.
+            const sides = [["expected", check.expected], ["actual", check.actual]]
+              .filter(([, value]) => value != null)
+              .map(([key, value]) => el("div", {}, el("p", { class: "compare-title" }, t(key)), el("pre", {}, formatValue(value))));
+            li.append(el("div", { class: "compare" }, ...sides));
           }
           if (check.line) this.editor.setErrorLine(Number(check.line));
           list.append(li);
