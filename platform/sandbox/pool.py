@@ -84,7 +84,10 @@ class _WarmParent:
                   "files": [[name, len(data)] for name, data in files]}
         wfd = self.proc.stdin.fileno()
         try:
-            protocol.send_message(wfd, header, job.payload, *[d for _, d in files])
+            protocol.send_message(wfd, header, job.payload, *[d for _, d in files],
+                                  timeout=30.0)
+        except TimeoutError as exc:
+            raise SandboxError(f"the sandbox warm parent stopped reading: {exc}") from exc
         except OSError as exc:
             raise SandboxError(f"the sandbox warm parent is gone: {exc}") from exc
         # The warm parent enforces the wall clock; this is only against its own failure.
