@@ -37,6 +37,17 @@ def check_file_name(name: str) -> None:
         raise ValueError(f"bad exercise file name {name!r}")
 
 
+def validate(job: Job) -> None:
+    """Raise ValueError/TypeError for a job the warm parent must never see."""
+    if not isinstance(job.payload, bytes):
+        raise TypeError("Job.payload must be bytes")
+    job.limits.validated()
+    for name, data in job.files.items():
+        check_file_name(name)
+        if not isinstance(data, bytes):
+            raise TypeError(f"exercise file {name!r} must be bytes")
+
+
 class _WarmParent:
     """One warm parent process and its control pipes."""
 
@@ -74,12 +85,8 @@ class _WarmParent:
 
     def run(self, job: Job) -> RunReport:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        limits = job.limits.validated()
+        limits = job.limits
         files = list(job.files.items())
-        for name, data in files:
-            check_file_name(name)
-            if not isinstance(data, bytes):
-                raise TypeError(f"exercise file {name!r} must be bytes")
         header = {"limits": limits.to_dict(), "payload": len(job.payload),
                   "files": [[name, len(data)] for name, data in files]}
         wfd = self.proc.stdin.fileno()
@@ -212,6 +219,7 @@ class SandboxPool:
             # its workers): sharing them would cross-wire answers. Make one per process.
             raise SandboxError("this SandboxPool was created in another process; "
                                "use get_pool() (one pool per process) after forking")
+        validate(job)  # before taking a warm parent: a bad job must not cost one
         wp = self._idle.get()
         healthy = False
         try:

@@ -59,8 +59,12 @@ def test_each_run_is_fresh(pool: SandboxPool) -> None:
 def test_invalid_limits_rejected(pool: SandboxPool) -> None:
     import pytest
 
+    before = [wp.proc.pid for wp in pool._all]
     with pytest.raises(ValueError):
         pool.run(Job(payload=b"", limits=Limits(cpu_seconds=0)))
+    with pytest.raises(ValueError):
+        pool.run(Job(payload=b"", files={"../escape": b"x"}))
+    assert [wp.proc.pid for wp in pool._all] == before  # no warm parent was lost
 
 
 def test_limits_from_dict() -> None:
