@@ -103,7 +103,7 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
         }
         if not self.sqlite:
-            self.env.setdefault("DATABASE_POOL_SIZE", "16")
+            self.env.setdefault("DATABASE_POOL_SIZE", "12")
         self._spawn("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port),
                               "--save", "", "--appendonly", "no", "--dir", str(self.folder)])
         wait_port(redis_port, 10)
@@ -117,10 +117,9 @@ class Stack:
                 "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
             ], cwd=ROOT / "platform", extra={"SANDBOX_SIZE": str(self.concurrency)})
         self._spawn("web", [
-            PY, "-m", "gunicorn", "config.wsgi", "--chdir", str(ROOT / "platform"),
-            "-k", "gthread", "-w", str(self.web_processes), "--threads", str(self.web_threads),
-            "-b", f"127.0.0.1:{self.port}", "--backlog", "2048", "--keep-alive", "30",
-            "--log-level", "warning",
+            PY, "-m", "gunicorn", "-c", str(ROOT / "platform" / "config" / "gunicorn_conf.py"),
+            "config.wsgi", "-w", str(self.web_processes), "--threads", str(self.web_threads),
+            "-b", f"127.0.0.1:{self.port}", "--log-level", "warning",
         ])
         wait_port(self.port, 60, self.procs[-1])
         self._wait_workers(redis_port)

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 from submissions import services, workers
-from submissions.runner import execute
 
 log = logging.getLogger(__name__)
 _stops: list[Any] = []
@@ -38,6 +37,10 @@ def grade_submission(self, submission_id: int) -> None:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
     if sub is None:
         return  # graded already, or another worker holds it: a re-delivery does nothing
+    # Imported here, not at the top: web processes import this module to publish the task
+    # and must not load torch (tens of MB, and a slower garbage collector for every request).
+    from submissions.runner import execute
+
     try:
         verdict = execute(sub.version.spec, sub.code, kind=sub.kind)
     except Exception as exc:
