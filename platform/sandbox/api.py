@@ -30,6 +30,7 @@ class Limits:
     output_bytes: int = 64 * 2**10  # stdout+stderr kept; the rest cut with a visible marker
     result_bytes: int = 32 * 2**20  # harness result size cap
     gpu_memory_fraction: float = 0.5  # device="gpu" only: share of the card one run may use
+    cpus: float = 1.0  # share of the cores the whole run may use at once (cgroup cpu quota)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Limits:

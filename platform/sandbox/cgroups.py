@@ -12,6 +12,7 @@ from pathlib import Path
 
 V1_ROOT = Path("/sys/fs/cgroup")
 NAME = "pytorch-sandbox"
+CPU_PERIOD_US = 100_000
 
 
 def _write(path: Path, value: str) -> None:
@@ -92,7 +93,7 @@ class Cgroup:
                 ok = False
         return ok
 
-    def set_limits(self, *, memory: int, pids: int) -> None:
+    def set_limits(self, *, memory: int, pids: int, cpus: float | None = None) -> None:
         raise NotImplementedError
 
     def usage(self) -> int:
@@ -108,12 +109,15 @@ class Cgroup:
 class CgroupV1(Cgroup):
     version = 1
 
-    def set_limits(self, *, memory: int, pids: int) -> None:
-        mem, pid_dir = self.dirs
+    def set_limits(self, *, memory: int, pids: int, cpus: float | None = None) -> None:
+        mem, pid_dir = self.dirs[0], self.dirs[1]
         _write(mem / "memory.limit_in_bytes", str(memory))
         with contextlib.suppress(OSError):  # only where swap accounting is on
             _write(mem / "memory.memsw.limit_in_bytes", str(memory))
         _write(pid_dir / "pids.max", str(pids))
+        if cpus and len(self.dirs) > 2:
+            _write(self.dirs[2] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+            _write(self.dirs[2] / "cpu.cfs_quota_us", str(max(1000, int(cpus * CPU_PERIOD_US))))
 
     def oom_killed(self) -> bool:
         ctl = _kv(_read(self.dirs[0] / "memory.oom_control"))
@@ -134,13 +138,16 @@ class CgroupV1(Cgroup):
 
 class CgroupV2(Cgroup):
     version = 2
+    cpu = False  # whether the cpu controller is enabled for run cgroups
 
-    def set_limits(self, *, memory: int, pids: int) -> None:
+    def set_limits(self, *, memory: int, pids: int, cpus: float | None = None) -> None:
         (d,) = self.dirs
         _write(d / "memory.max", str(memory))
         with contextlib.suppress(OSError):
             _write(d / "memory.swap.max", "0")
         _write(d / "pids.max", str(pids))
+        if cpus and self.cpu:
+            _write(d / "cpu.max", f"{max(1000, int(cpus * CPU_PERIOD_US))} {CPU_PERIOD_US}")
 
     def oom_killed(self) -> bool:
         return _kv(_read(self.dirs[0] / "memory.events")).get("oom_kill", 0) > 0
@@ -172,32 +179,41 @@ class Manager:
                 root / "pids" / "cgroup.procs").exists():
             self.version = 1
             self.bases = [root / "memory" / NAME / tag, root / "pids" / NAME / tag]
+            # the cpu controller caps a run's share of the cores (optional)
+            self.cpu = (root / "cpu" / "cpu.cfs_quota_us").exists()
+            if self.cpu:
+                self.bases.append(root / "cpu" / NAME / tag)
             for b in self.bases:
                 b.mkdir(parents=True, exist_ok=True)
         elif (root / "cgroup.controllers").exists():
             self.version = 2
             top = base or root / NAME
-            self._enable(top.parent)
-            top.mkdir(exist_ok=True)
-            self._enable(top)
-            here = top / tag
-            here.mkdir(exist_ok=True)
-            self._enable(here)
-            self.bases = [here]
+            self.cpu = "cpu" in _read(root / "cgroup.controllers").split()
+            for d in (top.parent, top, top / tag):
+                d.mkdir(exist_ok=True)
+                self.cpu = self._enable(d, self.cpu)
+            self.bases = [top / tag]
         else:
             raise OSError("no cgroup v1 memory+pids hierarchy and no cgroup v2 tree found "
                           f"under {root}")
 
     @staticmethod
-    def _enable(d: Path) -> None:
-        have = [c.lstrip("+") for c in _read(d / "cgroup.subtree_control").split()]
-        want = [c for c in ("memory", "pids") if c not in have]
+    def _enable(d: Path, cpu: bool) -> bool:
+        """Enable memory + pids (required) and cpu (optional) for d's children; return
+        whether cpu is on."""
+        def have() -> list[str]:
+            return [c.lstrip("+") for c in _read(d / "cgroup.subtree_control").split()]
+
+        want = [c for c in ("memory", "pids") if c not in have()]
         if want:
             _write(d / "cgroup.subtree_control", " ".join("+" + c for c in want))
-        have = [c.lstrip("+") for c in _read(d / "cgroup.subtree_control").split()]
-        missing = [c for c in ("memory", "pids") if c not in have]
+        missing = [c for c in ("memory", "pids") if c not in have()]
         if missing:
             raise OSError(f"cgroup v2 controllers {missing} cannot be enabled in {d}")
+        if cpu and "cpu" not in have():
+            with contextlib.suppress(OSError):
+                _write(d / "cgroup.subtree_control", "+cpu")
+        return cpu and "cpu" in have()
 
     def sweep_stale(self) -> None:
         """Remove what warm parents that died without cleaning up (SIGKILL) left behind."""
@@ -220,7 +236,9 @@ class Manager:
         name = f"r{self.counter}"
         if self.version == 1:
             return CgroupV1([b / name for b in self.bases])
-        return CgroupV2([self.bases[0] / name])
+        cg = CgroupV2([self.bases[0] / name])
+        cg.cpu = self.cpu
+        return cg
 
     def cleanup(self) -> None:
         for b in self.bases:

@@ -99,7 +99,8 @@ class Host:
                 raise OSError("needs root" if not h.root else "simulated for a test")
             h.cgroups = Manager()
             h.cgroups.sweep_stale()
-            h.layers["cgroup"] = f"on (v{h.cgroups.version}, memory + pids)"
+            h.layers["cgroup"] = (f"on (v{h.cgroups.version}, memory + pids"
+                                  + (" + cpu quota)" if h.cgroups.cpu else ")"))
         except OSError as exc:
             h.layers["cgroup"] = f"off: {exc}"
         try:

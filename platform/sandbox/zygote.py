@@ -204,7 +204,8 @@ class Zygote:
             # The run may use memory_bytes beyond what it held while waiting (a few MiB of
             # warm-up on CPU; the CUDA context's host memory on a GPU).
             child.cgroup.set_limits(memory=int(limits["memory_bytes"]) + child.cgroup.usage(),
-                                    pids=int(limits["processes"]))
+                                    pids=int(limits["processes"]),
+                                    cpus=float(limits.get("cpus") or 0))
         job = json.dumps({"limits": limits, "payload": len(payload),
                           "files": [[name, len(data)] for name, data in files]}).encode()
         cpu_start = proc_cpu_ms(child.pid)

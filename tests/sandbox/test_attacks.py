@@ -69,6 +69,31 @@ def test_real_fork_bomb(pool: SandboxPool) -> None:
     assert rep.duration_ms < 10000  # the 2 s wall clock, with room for a loaded machine
 
 
+def test_a_run_gets_its_share_of_the_cores_only(pool: SandboxPool) -> None:
+    assert "cpu quota" in pool.layers["cgroup"]
+    code = """
+import os, time
+kids = []
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            pass
+        os._exit(0)
+    kids.append(pid)
+for pid in kids:
+    os.waitpid(pid, 0)
+t = os.times()
+RESULT = repr(t.children_user + t.children_system)
+"""
+    rep = run(pool, code, cpus=0.25, wall_seconds=20)
+    assert rep.status == "ok", rep
+    # three spinners for a second each would use up to 2 s of CPU on two cores; the quota
+    # gives the whole run a quarter of one core
+    assert float(rep.result) < 0.5
+
+
 def test_thread_bomb_is_capped(pool: SandboxPool) -> None:
     code = ("import threading, time\nn = 0\ntry:\n    while True:\n"
             "        threading.Thread(target=time.sleep, args=(100,), daemon=True).start()\n"

@@ -166,22 +166,28 @@ def _status(pid: str) -> str:
         return ""
 
 
-def test_cgroup_v2_layout_and_limits(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cpu", [False, True])
+def test_cgroup_v2_layout_and_limits(tmp_path: Path, cpu: bool) -> None:
     """The v2 code path on a stand-in tree (CI hosts run v1; a real v2 host ran the whole
     suite, see docs/sandbox.md)."""
     from sandbox.cgroups import Manager
 
-    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids\n")
+    controllers = "cpuset io memory hugetlb pids" + (" cpu" if cpu else "")
+    (tmp_path / "cgroup.controllers").write_text(controllers + "\n")
     (tmp_path / "cgroup.subtree_control").write_text("")
     m = Manager(root=tmp_path)
-    assert m.version == 2
+    assert m.version == 2 and m.cpu == cpu
     base = tmp_path / "pytorch-sandbox" / f"z{os.getpid()}"
     assert m.bases == [base]
     for d in (tmp_path, tmp_path / "pytorch-sandbox", base):
-        assert "+memory" in (d / "cgroup.subtree_control").read_text()
+        # (a stand-in file keeps only the last write; the kernel's accumulates)
+        assert ("+cpu" if cpu else "+memory +pids") in (d / "cgroup.subtree_control").read_text()
     cg = m.new()
     assert isinstance(cg, CgroupV2) and cg.dirs == [base / "r1"]
-    cg.set_limits(memory=123 * 2**20, pids=16)
+    cg.set_limits(memory=123 * 2**20, pids=16, cpus=0.5)
     assert (base / "r1" / "memory.max").read_text() == str(123 * 2**20)
     assert (base / "r1" / "memory.swap.max").read_text() == "0"
     assert (base / "r1" / "pids.max").read_text() == "16"
+    assert (base / "r1" / "cpu.max").exists() == cpu
+    if cpu:
+        assert (base / "r1" / "cpu.max").read_text() == "50000 100000"
