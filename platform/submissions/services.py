@@ -217,15 +217,26 @@ def submission_finish(sub: Submission, verdict: dict[str, Any]) -> bool:
     return done == 1
 
 
+DONE_NOTICE_SECONDS = 60
+
+
 def notify_done(submission_id: int) -> None:
-    """Wake long-polling readers (GET ...?wait=N); best effort, they re-read the row anyway."""
+    """Wake a long-polling reader (…?wait=S); best effort, readers re-read the row anyway.
+
+    A list, not pub/sub: a notice pushed before the reader starts to wait is still there
+    (no lost wake-up), and BLPOP uses an ordinary pooled connection.
+    """
+    key = done_key(submission_id)
     try:
-        workers.redis_client().publish(done_channel(submission_id), "graded")
+        pipe = workers.redis_client().pipeline(transaction=False)
+        pipe.lpush(key, "graded")
+        pipe.expire(key, DONE_NOTICE_SECONDS)
+        pipe.execute()
     except redis.RedisError as exc:
         log.info("could not announce submission %s: %s", submission_id, exc)
 
 
-def done_channel(submission_id: int) -> str:
+def done_key(submission_id: int) -> str:
     return f"pdl:done:{submission_id}"
 
 

@@ -23,6 +23,14 @@ def redis_client() -> redis.Redis:
     )
 
 
+@cache
+def redis_waiting_client() -> redis.Redis:
+    """For blocking reads (BLPOP up to 25 s): a socket timeout above the longest wait."""
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=35, socket_connect_timeout=2, decode_responses=True
+    )
+
+
 def beat(queues: list[str], hostname: str) -> None:
     ttl = settings.WORKER_HEARTBEAT_SECONDS * 3
     pipe = redis_client().pipeline()
