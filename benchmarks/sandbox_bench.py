@@ -51,6 +51,12 @@ def pss_kib(pid: int) -> int:
     return 0
 
 
+def proc_cpu_s(pid: int) -> float:
+    """utime + stime + reaped children's, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
@@ -123,6 +129,8 @@ def main() -> None:
             pool.run(job)
         counts = [0, 0]
         failures: list[str] = []
+        zpids = [wp.proc.pid for wp in pool._all]
+        cpu0 = sum(proc_cpu_s(z) for z in zpids) + sum(os.times()[:2])
         stop = time.monotonic() + args.seconds
 
         def worker(i: int) -> None:
@@ -139,9 +147,19 @@ def main() -> None:
         for th in threads:
             th.join()
         elapsed = time.monotonic() - t
+        cpu1 = sum(proc_cpu_s(z) for z in zpids) + sum(os.times()[:2])
+        per_run = (cpu1 - cpu0) / max(1, sum(counts))
         out["concurrent"] = {"workers": 2, "seconds": round(elapsed, 2), "runs": sum(counts),
                              "runs_per_s": round(sum(counts) / elapsed, 1),
-                             "failures": len(failures)}
+                             "failures": len(failures),
+                             "cpu_ms_per_run": round(per_run * 1000, 2),
+                             "runs_per_s_per_free_core": round(1 / per_run, 1),
+                             "loadavg_1min_after": float(Path("/proc/loadavg").read_text()
+                                                         .split()[0]),
+                             "note": "cpu_ms_per_run = CPU of the warm parents, their "
+                                     "reaped runs and this client, per run (fork, exit and "
+                                     "page faults included): the rate is that many runs/s "
+                                     "per core the machine can spare"}
     print(json.dumps(out, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
