@@ -81,7 +81,12 @@ class Host:
         if "root" in simulate_missing:
             h.root = False
         sysapi.prctl(sysapi.PR_SET_CHILD_SUBREAPER, 1)
-        h.statedir = os.path.join(workdir or STATE_ROOT, f"z{os.getpid()}")
+        root = workdir or STATE_ROOT
+        if not workdir and not os.access(os.path.dirname(STATE_ROOT), os.W_OK):
+            import tempfile  # not root (development): somewhere this user may write
+
+            root = os.path.join(tempfile.gettempdir(), f"pytorch-sandbox-{os.getuid()}")
+        h.statedir = os.path.join(root, f"z{os.getpid()}")
         os.makedirs(h.statedir, mode=0o700, exist_ok=True)
         h.newroot = os.path.join(h.statedir, "root")
         os.makedirs(h.newroot, mode=0o700, exist_ok=True)
