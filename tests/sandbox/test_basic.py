@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import assert_healthy, run
+from sbhelpers import assert_healthy, run
 
 from sandbox import Job, Limits, SandboxPool
 
@@ -83,7 +83,7 @@ def test_open_files_and_processes_limits(pool: SandboxPool) -> None:
 
 
 def test_warm_parent_environment_is_minimal(pool: SandboxPool) -> None:
-    from conftest import CANARY
+    from sbhelpers import CANARY
 
     for wp in pool._all:
         with open(f"/proc/{wp.proc.pid}/environ", "rb") as fh:

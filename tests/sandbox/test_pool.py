@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import HARNESS, HERE, run, sandbox_processes
+from sbhelpers import HARNESS, HERE, run, sandbox_processes
 
 from sandbox import (
     Job,
