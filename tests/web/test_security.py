@@ -306,6 +306,15 @@ def test_a_running_submission_is_not_superseded(course, alice, clear_limits):
 # --- Authorization: nobody reads another student's work or the course's secrets ----------
 
 
+def _course_slug() -> str:
+    """The dashboard's default course, if the dashboard app is installed."""
+    try:
+        from dashboard.models import DEFAULT_COURSE_SLUG
+    except ImportError:
+        return "1"
+    return DEFAULT_COURSE_SLUG
+
+
 def _fill(pattern: str, values: dict[str, str]) -> str:
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values.get(m.group(1), "1"), pattern)
 
@@ -351,7 +360,7 @@ def test_no_url_shows_a_student_another_students_work_or_course_secrets(
 
     values = {"slug": "secret-probe", "pk": str(sub["id"]), "id": str(sub["id"]),
               "submission_id": str(sub["id"]), "user_id": str(alice.pk),
-              "username": "alice", "lesson": "tensors"}
+              "username": "alice", "lesson": "tensors", "course": _course_slug()}
     urls = _all_get_urls(values) + _all_get_urls({**values, "slug": "tensors"}) + [
         f"/api/submissions/{sub['id']}?wait=0.1",
         "/api/exercises/secret-probe/submissions",
@@ -386,3 +395,51 @@ def test_submission_ids_reveal_nothing(course, alice, bob):
     other = client.get(f"/api/submissions/{sub_id}")
     assert missing.status_code == other.status_code == 404
     assert set(missing.json()) == set(other.json()) == {"error"}
+
+
+HOSTILE = '<script>alert("pwned")</script><img src=x onerror="alert(1)">'
+
+
+def test_student_code_and_output_are_escaped_wherever_they_are_shown(probe_course, teacher):
+    """Code and output are shown to the student (lesson page, API) and to instructors
+    (dashboard): everywhere as text, never as markup."""
+    alice = _student("alice")
+    client = Client()
+    client.force_login(alice)
+    code = f"c = a + b  # {HOSTILE}"
+    client.put("/api/exercises/tensor-broadcast/draft", data=json.dumps({"code": code}),
+               content_type="application/json")
+    sub_id = client.post("/api/exercises/tensor-broadcast/submissions",
+                         data=json.dumps({"code": code}),
+                         content_type="application/json").json()["id"]
+    Submission.objects.filter(pk=sub_id).update(
+        status="graded", outcome="failed", score=0.0,
+        verdict={"outcome": "failed", "passed": False, "score": 0.0, "max_score": 1.0,
+                 "stdout": HOSTILE, "checks": [{"name": "c", "passed": False, "points": 0,
+                                                "max_points": 1, "message": HOSTILE}],
+                 "error": {"type": "ValueError", "message": HOSTILE}},
+    )
+    teacher_client = Client()
+    teacher_client.force_login(teacher)
+    course = _course_slug()
+    pages = [
+        (client, "/lessons/tensors/"),
+        (teacher_client, f"/dashboard/{course}/submissions/{sub_id}/"),
+        (teacher_client, f"/dashboard/{course}/submissions/"),
+        (teacher_client, f"/dashboard/{course}/exercises/tensor-broadcast/"),
+    ]
+    shown = 0
+    for who, url in pages:
+        response = who.get(url)
+        if response.status_code == 404 and url.startswith("/dashboard"):
+            continue  # the dashboard is not installed in this checkout
+        assert response.status_code == 200, (url, response.status_code)
+        html = response.content.decode()
+        assert "<script>alert" not in html, url
+        assert "<img src=x" not in html, url
+        shown += "&lt;script&gt;alert" in html or "\\u003Cscript" in html
+    assert shown >= 1  # the hostile text really was on a page, escaped
+    # JSON answers are not markup, but are served as JSON with nosniff.
+    api = client.get(f"/api/submissions/{sub_id}")
+    assert api.headers["Content-Type"].startswith("application/json")
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
