@@ -183,3 +183,89 @@ def test_a_stale_claim_cannot_store_a_verdict(course, alice):
     assert services.submission_finish(second, verdict) is True
     assert services.submission_finish(second, verdict) is False
     assert Submission.objects.get(pk=sub_id).status == "graded"
+
+
+# --- The sweeper (unit level; tests/integration/test_faults.py runs it for real) ----------
+
+
+def _queued(client: Client) -> Submission:
+    return Submission.objects.get(pk=post(client, {"code": "c = a + b"}).json()["id"])
+
+
+def test_sweeper_requeues_work_of_a_dead_worker_and_gives_up_visibly(
+    course, alice, no_broker, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from submissions import services
+
+    client = Client()
+    client.force_login(alice)
+    sub = _queued(client)
+    claimed = services.submission_claim(sub.pk, worker="gone@host")
+    assert claimed is not None
+    Submission.objects.filter(pk=sub.pk).update(started_at=timezone.now() - timedelta(seconds=30))
+    no_broker.reset_mock()
+    with mock.patch("submissions.services.workers.alive_hostnames", return_value={"other@h"}):
+        report = services.sweep()
+        assert report.requeued_running == 1
+        again = Submission.objects.get(pk=sub.pk)
+        assert again.status == "queued" and again.requeues == 1
+        no_broker.assert_called_once()
+        # The worker that took it back is alive: nothing more to do.
+        services.submission_claim(sub.pk, worker="other@h")
+        Submission.objects.filter(pk=sub.pk).update(
+            started_at=timezone.now() - timedelta(seconds=30)
+        )
+        assert services.sweep().requeued_running == 0
+        # Dead again, and out of tries: finished as internal_error, with a message.
+        Submission.objects.filter(pk=sub.pk).update(
+            worker="gone@host", tries=settings.SUBMISSION_MAX_TRIES
+        )
+        assert services.sweep().failed == 1
+    data = client.get(f"/api/submissions/{sub.pk}").json()
+    assert data["status"] == "graded" and data["outcome"] == "internal_error"
+    assert "Please submit again" in data["error"]["message"]
+
+
+def test_sweeper_republishes_lost_queued_work_then_reports_no_worker(
+    course, alice, no_broker, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from submissions import services
+
+    client = Client()
+    client.force_login(alice)
+    sub = _queued(client)
+    old = timezone.now() - timedelta(seconds=settings.SUBMISSION_QUEUED_DEADLINE + 5)
+    no_broker.reset_mock()
+    with mock.patch("submissions.services.workers.alive_hostnames", return_value=set()):
+        for n in range(settings.SUBMISSION_MAX_REQUEUES):
+            Submission.objects.filter(pk=sub.pk).update(queued_at=old)
+            assert services.sweep().republished_queued == 1
+            assert Submission.objects.get(pk=sub.pk).requeues == n + 1
+        assert no_broker.call_count == settings.SUBMISSION_MAX_REQUEUES
+        Submission.objects.filter(pk=sub.pk).update(queued_at=old)
+        with mock.patch("submissions.services.workers.online",
+                        return_value={"cpu": 0, "gpu": 0}):
+            assert services.sweep().failed == 1
+    data = client.get(f"/api/submissions/{sub.pk}").json()
+    assert data["outcome"] == "queue_unavailable"
+    assert "No cpu worker" in data["error"]["message"]
+    # A fresh queued submission inside its deadline is left alone.
+    fresh = _queued(client)
+    assert services.sweep().republished_queued == 0
+    assert Submission.objects.get(pk=fresh.pk).requeues == 0
+
+
+def test_the_sweep_command_runs_one_sweep(course, capsys):
+    from django.core.management import call_command
+
+    with mock.patch("submissions.services.workers.alive_hostnames", return_value=set()):
+        call_command("sweep")
+    assert "re-queued 0 stuck running" in capsys.readouterr().out
