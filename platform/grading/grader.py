@@ -23,7 +23,7 @@ from grading import compare as cmp
 from grading import display, wire
 from grading import forbidden as forbid
 from grading.diagnostics import classify_error, error_view
-from grading.messages import render
+from grading.messages import LIMITS, limit_message, render, run_end_message
 from grading.spec import CheckSpec, ExerciseSpec
 
 MAX_CODE_BYTES = 64 * 1024
@@ -237,10 +237,9 @@ _OUTCOME_TEXT: dict[str, dict[str, str]] = {
         "en": "The code uses {calls}, which this exercise does not allow.",
         "zh-hans": "代码使用了本练习不允许的 {calls}。",
     },
-    "limit": {"en": "{message}", "zh-hans": "{message}"},
     "early-exit": {
-        "en": "Your code ended the process before the checks could run{how}.",
-        "zh-hans": "代码在检查运行之前结束了进程{how}。",
+        "en": "Your code ended the process before the checks could run.",
+        "zh-hans": "代码在检查运行之前结束了进程。",
     },
     "unreadable": {
         "en": "The results of the run could not be read: {detail}.",
@@ -427,7 +426,7 @@ def _grade(spec: ExerciseSpec, raw_code: str | bytes, pool: Any, verdict: Verdic
         raise RuntimeError(_short(got.extra.get("harness_error") or got.extra.get("setup_error")))
     if got.extra.get("oversized"):
         verdict.outcome = "output_limit"
-        verdict.message = _msg("limit", message="The checked values are too large to export.")
+        verdict.message = limit_message("oversized", {})
         verdict.checks = _not_graded(spec, None, {})
         return
 
@@ -466,26 +465,48 @@ def _grade(spec: ExerciseSpec, raw_code: str | bytes, pool: Any, verdict: Verdic
         verdict.outcome = "failed"
 
 
+def _limits(spec: ExerciseSpec) -> dict[str, Any]:
+    """The run's limits as a dict (defaults filled in), to phrase a limit the report omits."""
+    try:
+        from sandbox import Limits
+
+        return Limits.from_dict(spec.limits).to_dict()
+    except Exception:  # no sandbox here (a stand-in pool) or odd limits: use what we have
+        return dict(spec.limits or {})
+
+
 def _limit_outcome(spec: ExerciseSpec, report: Any, verdict: Verdict) -> None:
     status = report.status
+    reason = str(getattr(report, "reason", "") or "")
+    # The sandbox's numbers, plus the report's own exit code / signal where detail lacks them.
+    detail = dict(getattr(report, "detail", None) or {})
+    if report.exit_code is not None:
+        detail.setdefault("code", report.exit_code)
+    if report.signal is not None:
+        detail.setdefault("signal", report.signal)
     verdict.checks = _not_graded(spec, None, {})
     if status in ("timeout", "memory_limit", "output_limit"):
         verdict.outcome = status
-        verdict.message = _msg("limit", message=report.message or status)
+        verdict.message = run_end_message(
+            reason, detail, status=status, fallback=report.message, limits=_limits(spec)
+        )
     elif status == "refused":
         verdict.outcome = "internal_error"
-        verdict.message = _msg("internal", detail=report.message or "sandbox refused to run")
+        verdict.message = limit_message(reason, detail) or _msg(
+            "internal", detail=report.message or "sandbox refused to run"
+        )
     elif status == "ok" and verdict.output_truncated and report.result is None:
         verdict.outcome = "output_limit"
-        verdict.message = _msg("limit", message=report.message or "output limit")
+        verdict.message = run_end_message("output", {}, status="output_limit", limits=_limits(spec))
     else:  # crashed, or returned nothing: the student's code ended the process
-        how = ""
-        if report.exit_code is not None:
-            how = f" (exit code {report.exit_code})"
-        elif report.signal is not None:
-            how = f" (signal {report.signal})"
+        if reason not in LIMITS:  # a report without a known reason: say what we can see
+            reason = "exit" if "code" in detail else "signal"
+        number = {"exit": "code", "signal": "signal"}.get(reason)
+        message = limit_message(reason, detail, _limits(spec))
+        if message is None or (number and detail.get(number) is None):
+            message = _msg("early-exit")
         verdict.outcome = "error"
-        verdict.message = _msg("early-exit", how=how)
+        verdict.message = message
         verdict.error = {
             "type": "EarlyExit",
             "message": report.message or "the process ended early",

@@ -470,3 +470,182 @@ def render(code: str, facts: dict[str, Any], *, hidden: bool = False) -> dict[st
                 text += NOTES["dummy-na"][lang]
         out[lang] = text
     return out
+
+
+# ---- how a sandbox run ended (RunReport.reason + RunReport.detail)
+
+# reason -> {lang: template}. The facts are the sandbox's numbers, formatted per language by
+# ``limit_message`` (never its English ``message``, so the Chinese text stays Chinese).
+LIMITS: dict[str, dict[str, str]] = {
+    "cpu_time": {
+        "en": "Your code used more than {limit} s of CPU time and was stopped; look for a "
+        "loop that never ends.",
+        "zh-hans": "你的代码使用的 CPU 时间超过了 {limit} 秒，已被停止；检查是否有停不下来的循环。",
+    },
+    "wall_time": {
+        "en": "Your code was still running after {limit} s and was stopped: an endless loop, "
+        "or waiting on something (input(), time.sleep)?",
+        "zh-hans": "你的代码运行了 {limit} 秒还没有结束，已被停止：是否有停不下来的循环，"
+        "或者在等待什么（input()、time.sleep）？",
+    },
+    "memory": {
+        "en": "Your code used more than {limit} of memory and was stopped; look for a tensor "
+        "that is far too large (check its shape) or a list that keeps growing.",
+        "zh-hans": "你的代码使用的内存超过了 {limit}，已被停止；检查是否创建了过大的张量"
+        "（看看它的形状），或者有不断增长的列表。",
+    },
+    "gpu_memory": {
+        "en": "Your code used more GPU memory than allowed (a run may use {limit} of the "
+        "card) and was stopped; use smaller tensors or batches.",
+        "zh-hans": "你的代码使用的 GPU 显存超出了限制（每次运行最多可用显卡的 {limit}），"
+        "已被停止；请使用更小的张量或批次。",
+    },
+    "output": {
+        "en": "Your code printed more than {limit}; it was stopped and the output cut. Print "
+        "less (for example, not inside a long loop).",
+        "zh-hans": "你的代码输出超过了 {limit}，已被停止，输出也被截断。请少打印一些"
+        "（例如不要在很长的循环里打印）。",
+    },
+    "result_size": {
+        "en": "The values to check are larger than {limit} and could not be returned; keep "
+        "the checked variables small.",
+        "zh-hans": "要检查的结果超过了 {limit}，无法传回；请让被检查的变量小一些。",
+    },
+    "oversized": {  # the harness dropped an export too large to send (not a sandbox reason)
+        "en": "The checked values are too large to export; keep the checked variables small.",
+        "zh-hans": "被检查的值太大，无法导出；请让被检查的变量小一些。",
+    },
+    "file_size": {
+        "en": "Your code wrote a file larger than the limit of {limit} and was stopped.",
+        "zh-hans": "你的代码写入的文件超过了 {limit} 的上限，已被停止。",
+    },
+    "signal": {
+        "en": "Your code ended the process before the checks could run (it was killed by "
+        "signal {signal}{name}).",
+        "zh-hans": "代码在检查运行之前结束了进程（被信号 {signal}{name} 终止）。",
+    },
+    "exit": {
+        "en": "Your code ended the process before the checks could run (exit code {code}).",
+        "zh-hans": "代码在检查运行之前结束了进程（退出码 {code}）。",
+    },
+    "system_exit": {
+        "en": "Your code called exit() (SystemExit {code}) before the checks could run; "
+        "remove the exit() / sys.exit() call.",
+        "zh-hans": "代码在检查运行之前调用了 exit()（SystemExit {code}）；"
+        "请删除 exit() / sys.exit() 调用。",
+    },
+    "harness_error": {
+        "en": "The run failed inside the grading harness before the checks could run (did "
+        "your code change something the grader relies on?).",
+        "zh-hans": "运行在评分程序内部失败了，检查没能进行（你的代码是否改动了评分程序依赖的东西？）。",  # noqa: E501
+    },
+    "unclean_exit": {
+        "en": "The run produced its result but did not exit cleanly (is a thread or a child "
+        "process of your code still running?).",
+        "zh-hans": "运行产生了结果，但没有正常退出（你的代码是否还有线程或子进程在运行？）。",
+    },
+    "malformed_result": {
+        "en": "The run sent back a malformed result (did your code write to a file "
+        "descriptor or pipe it does not own?).",
+        "zh-hans": "运行传回的结果格式不正确（你的代码是否写入了不属于它的文件描述符或管道？）。",
+    },
+    "layer": {
+        "en": "The grader could not isolate your run{layer}; this is not your fault and has "
+        "been reported.",
+        "zh-hans": "评分系统无法隔离你的运行{layer}；这不是你的问题，已经记录。",
+    },
+}
+
+# A limit's number for each reason, taken from the exercise's limits when the report lacks it.
+LIMIT_KEYS = {
+    "cpu_time": "cpu_seconds",
+    "wall_time": "wall_seconds",
+    "memory": "memory_bytes",
+    "gpu_memory": "gpu_memory_fraction",
+    "output": "output_bytes",
+    "result_size": "result_bytes",
+    "file_size": "file_size_bytes",
+}
+_BYTES = frozenset({"memory", "output", "result_size", "file_size"})
+_UNIT = {"en": "bytes", "zh-hans": "字节"}
+
+
+def fmt_bytes(n: float, lang: str = "en") -> str:
+    """64 KiB, 1024 MiB, 1000 bytes / 1000 字节: whole numbers where the limit is round."""
+    for unit, size in (("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{round(n / size, 2):g} {unit}"
+    return f"{n:g} {_UNIT[lang]}"
+
+
+def _num(x: Any) -> Any:
+    if isinstance(x, bool) or not isinstance(x, int | float | str):
+        return None
+    if isinstance(x, str):
+        try:
+            return float(x)
+        except ValueError:
+            return None
+    return x
+
+
+def limit_message(
+    reason: str, detail: dict[str, Any] | None, limits: dict[str, Any] | None = None
+) -> dict[str, str] | None:
+    """``{"en", "zh-hans"}`` for a sandbox ``reason`` and its ``detail``; None if unknown.
+
+    ``limits`` (the exercise's ``Limits`` as a dict) fills a limit the report left out.
+    """
+    table = LIMITS.get(reason)
+    if table is None:
+        return None
+    detail = dict(detail or {})
+    limit = _num(detail.get("limit"))
+    if limit is None and limits and reason in LIMIT_KEYS:
+        limit = _num(limits.get(LIMIT_KEYS[reason]))
+    name, layer = detail.get("name"), detail.get("layer")
+    out: dict[str, str] = {}
+    for lang in LANGS:
+        facts: dict[str, Any] = {
+            "code": detail.get("code"),
+            "signal": detail.get("signal"),
+            "layer": (f" (sandbox layer {layer})" if lang == "en" else f"（沙箱层 {layer}）")
+            if layer
+            else "",
+            "name": (f", {name}" if lang == "en" else f" / {name}") if name else "",
+        }
+        if limit is None:
+            facts["limit"] = None
+        elif reason in _BYTES:
+            facts["limit"] = fmt_bytes(float(limit), lang)
+        elif reason == "gpu_memory":
+            facts["limit"] = f"{float(limit):.0%}"
+        else:
+            facts["limit"] = f"{float(limit):g}"
+        out[lang] = fill(table[lang], facts)
+    return out
+
+
+# A report without a reason we know (an older sandbox, a stand-in pool): the English text is
+# the sandbox's own message; the Chinese one says at least which limit was hit.
+STATUS_ZH = {
+    "timeout": "你的代码运行时间超过了上限，已被停止；检查是否有停不下来的循环。",
+    "memory_limit": "你的代码使用的内存超过了上限，已被停止；检查是否创建了过大的张量。",
+    "output_limit": "你的代码输出超过了上限，已被停止，输出也被截断。",
+}
+
+
+def run_end_message(
+    reason: str,
+    detail: dict[str, Any] | None,
+    *,
+    status: str = "",
+    fallback: str = "",
+    limits: dict[str, Any] | None = None,
+) -> dict[str, str]:
+    """The student's message for a run that hit a limit or ended early, in both languages."""
+    known = limit_message(reason, detail, limits)
+    if known is not None:
+        return known
+    en = fallback or status or "The run ended early."
+    return {"en": en, "zh-hans": STATUS_ZH.get(status, en)}
