@@ -239,7 +239,10 @@ def _build_template(host: Host) -> None:
     os.symlink("/proc/self/fd", dev + "fd")
     for i, name in enumerate(("stdin", "stdout", "stderr")):
         os.symlink(f"/proc/self/fd/{i}", dev + name)
-    os.symlink(WORKDIR, R + "/tmp")
+    # /tmp points at the working folder, unless a bound folder lives under /tmp (a checkout
+    # in /tmp brings its venv there): then /tmp stays a read-only parent and TMPDIR serves.
+    if not os.path.lexists(R + "/tmp"):
+        os.symlink(WORKDIR, R + "/tmp")
     sysapi.mount(None, R, None, sysapi.MS_REMOUNT | sysapi.MS_RDONLY | sysapi.MS_NOSUID)
 
 
