@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fakepool import FakePool
+from fakepool import FakePool, make_spec  # noqa: F401 - re-exported for old imports
 
 from grading import grader
-from grading.spec import CheckSpec, ExerciseSpec
 
 
 @pytest.fixture(scope="session")
@@ -22,15 +21,3 @@ def pool() -> Iterator[FakePool]:
 def _fresh_reference_cache() -> Iterator[None]:
     grader.clear_reference_cache()
     yield
-
-
-def make_spec(setup: str, solution: str, *checks: CheckSpec, **kw) -> ExerciseSpec:
-    return ExerciseSpec(
-        slug=kw.pop("slug", "test-exercise"),
-        lesson="test",
-        setup=setup,
-        solution=solution,
-        starter="",
-        checks=tuple(checks),
-        **kw,
-    )

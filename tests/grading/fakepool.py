@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from grading.spec import CheckSpec, ExerciseSpec
 from sandbox import Job, RunReport
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,3 +156,16 @@ class FakePool:
         if self._proc.stdin:
             self._proc.stdin.close()
         self._proc.wait(timeout=10)
+
+
+# Module-level (not in conftest) so test modules import it by a name unique in tests/.
+def make_spec(setup: str, solution: str, *checks: CheckSpec, **kw) -> ExerciseSpec:
+    return ExerciseSpec(
+        slug=kw.pop("slug", "test-exercise"),
+        lesson="test",
+        setup=setup,
+        solution=solution,
+        starter="",
+        checks=tuple(checks),
+        **kw,
+    )

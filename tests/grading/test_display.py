@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from conftest import make_spec
+from fakepool import make_spec
 
 from grading import display, grader, wire
 from grading.spec import CheckSpec

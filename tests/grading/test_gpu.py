@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import make_spec
+from fakepool import make_spec
 
 from grading import grader, wire
 from grading.spec import CheckSpec

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import make_spec
+from fakepool import make_spec
 
 from grading import grader
 from grading.spec import CheckSpec

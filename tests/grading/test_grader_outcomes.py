@@ -3,7 +3,7 @@ forbidden calls found statically and at run time."""
 
 from __future__ import annotations
 
-from conftest import make_spec
+from fakepool import make_spec
 
 from grading import forbidden, grader
 from grading.spec import CheckSpec

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import make_spec
+from fakepool import make_spec
 
 from grading import grader, messages
 from grading.spec import CheckSpec

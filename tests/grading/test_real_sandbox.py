@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import make_spec
+from fakepool import make_spec
 
 from grading import grader
 from grading.spec import CheckSpec
