@@ -29,7 +29,7 @@ def test_grade_through_the_real_sandbox(real_pool):
         "def double(t):\n    return 2 * t\ny = 2 * torch.dot(x, x)\ny.backward()\n",
         CheckSpec(name="y"),
         CheckSpec(name="x.grad"),
-        CheckSpec(call="double", args=("torch.tensor([1.5, 2.5])",), hidden=True),
+        CheckSpec(call="double", args=("torch.tensor([1.4375, 2.8125])",), hidden=True),
         slug="real-sandbox",
     )
     good = grader.grade(spec, spec.solution, pool=real_pool).to_dict()
@@ -41,7 +41,10 @@ def test_grade_through_the_real_sandbox(real_pool):
     bad = grader.grade(spec, code, pool=real_pool).to_dict()
     assert bad["outcome"] == "failed"
     assert [c["diagnostic"] for c in bad["checks"]] == [None, "grad-accumulated", "wrong-value"]
-    assert "secret" not in bad["stdout"] and "1.5" not in str(bad)
+    # The hidden input's digits (unlikely in timings) appear nowhere: its input, 2*t, 3*t.
+    assert "secret" not in bad["stdout"]
+    leaks = ("1.4375", "2.8125", "2.875", "5.625", "4.3125", "8.4375")
+    assert not any(v in str(bad) for v in leaks)
     # expected vs actual for the visible failed check; the hidden one carries neither
     grad, hidden = bad["checks"][1], bad["checks"][2]
     assert grad["expected"] == "tensor([ 0.,  4.,  8., 12.])  shape (4,) float32"
