@@ -670,17 +670,9 @@ def compare_frame(expected: FrameValue, actual: Any, opts: Options) -> Finding:
             expected_columns=", ".join(map(str, expected.columns)),
             actual_columns=", ".join(map(str, actual.columns)),
         )
-    if expected.shape != actual.shape:
-        return fail(
-            "shape-mismatch",
-            "",
-            expected_shape=fmt_shape(expected.shape),
-            actual_shape=fmt_shape(actual.shape),
-        )
-    index = compare_column(expected.index, actual.index, Options(), "index")
-    if not index.passed and index.diagnostic == "wrong-value":
-        index.facts["variant"] = "index"
-        return index
+    problem = _shape_and_index(expected, actual)
+    if problem is not None:
+        return problem
     for name, col in zip(expected.columns, expected.data, strict=True):
         other = actual.data[actual.columns.index(name)]
         sub = compare_column(col, other, opts, str(name))
@@ -689,9 +681,10 @@ def compare_frame(expected: FrameValue, actual: Any, opts: Options) -> Finding:
     return Finding.ok()
 
 
-def compare_series(expected: SeriesValue, actual: Any, opts: Options) -> Finding:
-    if not isinstance(actual, SeriesValue):
-        return fail("wrong-type", "", expected_type="Series", actual_type=type_name(actual))
+def _shape_and_index(
+    expected: FrameValue | SeriesValue, actual: FrameValue | SeriesValue
+) -> Finding | None:
+    """What frames and series share: the shape, then the index labels."""
     if expected.shape != actual.shape:
         return fail(
             "shape-mismatch",
@@ -703,6 +696,15 @@ def compare_series(expected: SeriesValue, actual: Any, opts: Options) -> Finding
     if not index.passed and index.diagnostic == "wrong-value":
         index.facts["variant"] = "index"
         return index
+    return None
+
+
+def compare_series(expected: SeriesValue, actual: Any, opts: Options) -> Finding:
+    if not isinstance(actual, SeriesValue):
+        return fail("wrong-type", "", expected_type="Series", actual_type=type_name(actual))
+    problem = _shape_and_index(expected, actual)
+    if problem is not None:
+        return problem
     return compare_column(expected.values, actual.values, opts, str(expected.name))
 
 
