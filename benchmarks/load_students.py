@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stack import Http, machine, percentile, running_stack, submit_and_wait
+from stack import Http, cpu_seconds, machine, percentile, running_stack, submit_and_wait
 
 # A mix: right and wrong answers on three exercises (wrong ones exercise the diagnostics).
 WORK = [
@@ -85,9 +86,11 @@ def main() -> None:
                        sqlite=args.sqlite) as stack:
         # Warm the reference cache of each exercise once (as a real term would have).
         asyncio.run(_warm(stack.port, stack.tokens[0]))
+        cpu_before = cpu_seconds(stack)
         results, errors, elapsed = asyncio.run(
             run(stack.port, stack.tokens, args.seconds, args.drain)
         )
+        cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds(stack).items()}
         ids = [r[2] for r in results]
         rows = stack.db_rows(ids)
         received = stack.log_count("] received")
@@ -108,6 +111,12 @@ def main() -> None:
         f"db={'sqlite' if args.sqlite else 'postgresql'} machine=({machine()}) "
         f"took={elapsed:.0f}s"
     )
+    # Where the CPU went over the whole run (window + drain), per graded submission.
+    per = {k: 1000 * v / max(1, len(results)) for k, v in cpu.items()}
+    total = max(1e-9, sum(per.values()))
+    print("cpu_ms_per_graded: " + " ".join(f"{k}={v:.1f}" for k, v in per.items())
+          + f" total={total:.1f} (ceiling at this cost: {os.cpu_count() or 1} cores "
+          f"= {(os.cpu_count() or 1) * 1000 / total:.0f}/s)")
     if errors:
         print("first client errors:", *errors[:5], sep="\n  ", file=sys.stderr)
 

@@ -63,6 +63,7 @@ class Stack:
     web_threads: int = 64
     sqlite: bool = False
     procs: list[subprocess.Popen] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pdl-bench-")))
     port: int = 0
@@ -139,6 +140,7 @@ class Stack:
     def _spawn(self, name: str, args: list[str], cwd: Path = ROOT,
                extra: dict[str, str] | None = None) -> None:
         log = (self.folder / f"{name}.log").open("wb")
+        self.names.append(name)
         self.procs.append(subprocess.Popen(
             args, cwd=cwd, env={**self.env, **(extra or {})}, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True,
@@ -302,3 +304,45 @@ def machine() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     return f"{os.cpu_count()} cores, {cpu}"
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far (user + system, reaped children included) by each part.
+
+    The parts: web (gunicorn), worker (the Celery process), sandbox (its descendants: warm
+    parents and their forks), redis, postgres (every backend on the machine), client (this
+    process). Sample before and after a window and subtract. Linux only.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    roots = {p.pid: name for p, name in zip(stack.procs, stack.names, strict=True)}
+    rows: dict[int, tuple[str, int, float]] = {}  # pid: (comm, parent, seconds)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        comm, _, rest = stat.rpartition(")")
+        fields = rest.split()
+        rows[int(entry)] = (comm, int(fields[1]), sum(int(f) for f in fields[11:15]) / tick)
+    out = dict.fromkeys(("web", "worker", "sandbox", "redis", "postgres", "client"), 0.0)
+    for pid, (comm, _parent, used) in rows.items():
+        if pid == os.getpid():
+            part = "client"
+        elif comm.endswith("(postgres"):
+            part = "postgres"
+        else:
+            # The stack process this one descends from (sandbox forks sit a few levels down).
+            node, depth = pid, 0
+            while node not in roots and node in rows and depth < 16:
+                node, depth = rows[node][1], depth + 1
+            if node not in roots:
+                continue
+            name = roots[node]
+            if name.startswith("worker"):
+                part = "worker" if depth == 0 else "sandbox"
+            else:
+                part = "web" if name == "web" else name
+        out[part] += used
+    return out
