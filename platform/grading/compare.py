@@ -170,6 +170,17 @@ def type_name(x: Any) -> str:
 # --------------------------------------------------------------------------- dispatcher
 
 
+def _compare_equal(expected: Any, actual: Any, type_label: str, variant: str) -> Finding:
+    """Values that compare by plain equality once the type matches (str, set)."""
+    if not isinstance(actual, type(expected)):
+        return fail("wrong-type", "", expected_type=type_label, actual_type=type_name(actual))
+    if expected != actual:
+        return fail(
+            "wrong-value", variant, expected=short_repr(expected), actual=short_repr(actual)
+        )
+    return Finding.ok()
+
+
 def compare(expected: Any, actual: Any, opts: Options | None = None) -> Finding:
     """Compare one exported value with the reference's; never runs student code."""
     opts = opts or Options()
@@ -213,25 +224,13 @@ def compare(expected: Any, actual: Any, opts: Options | None = None) -> Finding:
             return fail("wrong-value", "number", expected=str(expected), actual=str(value))
         return Finding.ok()
     if isinstance(expected, str):
-        if not isinstance(actual, str):
-            return fail("wrong-type", "", expected_type="str", actual_type=type_name(actual))
-        if expected != actual:
-            return fail(
-                "wrong-value", "str", expected=short_repr(expected), actual=short_repr(actual)
-            )
-        return Finding.ok()
+        return _compare_equal(expected, actual, "str", "str")
     if isinstance(expected, list | tuple):
         return compare_sequence(expected, actual, opts)
     if isinstance(expected, dict):
         return compare_dict(expected, actual, opts)
     if isinstance(expected, set):
-        if not isinstance(actual, set):
-            return fail("wrong-type", "", expected_type="set", actual_type=type_name(actual))
-        if expected != actual:
-            return fail(
-                "wrong-value", "repr", expected=short_repr(expected), actual=short_repr(actual)
-            )
-        return Finding.ok()
+        return _compare_equal(expected, actual, "set", "repr")
     if isinstance(expected, torch.dtype | torch.device | OpaqueValue):
         if type(expected) is not type(actual):
             return fail(
