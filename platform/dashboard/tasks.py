@@ -19,11 +19,12 @@ log = logging.getLogger(__name__)
 MAX_TRIES = 3
 
 
-def execute(spec: ExerciseSpec, code: str, *, kind: str = "submit") -> dict[str, Any]:
+def execute(spec: ExerciseSpec, code: str, *, kind: str = "submit",
+            author: bool = False) -> dict[str, Any]:
     """The worker's grading path (imported late: the grader lives in another app)."""
     from submissions.runner import execute as run
 
-    return run(spec, code, kind=kind)
+    return run(spec, code, kind=kind, author=author)
 
 
 def _claim_result(result_id: int) -> RegradeResult | None:
@@ -68,9 +69,10 @@ def validate_exercise(validation_id: int) -> None:
     spec = replace(ExerciseSpec.from_dict(validation.spec),
                    version=f"draft-{validation.spec_hash[:16]}")
     try:
-        ref1 = execute(spec, spec.solution)
-        ref2 = execute(spec, spec.solution)
-        starter = execute(spec, spec.starter)
+        # An instructor's draft: it runs where references run, never beside students.
+        ref1 = execute(spec, spec.solution, author=True)
+        ref2 = execute(spec, spec.solution, author=True)
+        starter = execute(spec, spec.starter, author=True)
         report = services.judge(spec, ref1, ref2, starter)
     except Exception as exc:
         log.exception("validating %s failed", validation.slug)

@@ -318,7 +318,10 @@ def reference(spec: ExerciseSpec, pool: Any) -> wire.Decoded:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    report = pool.run(_job(spec, build_payload(spec, spec.solution)))
+    # Reference runs get warm parents of their own (`SandboxPool.reference_pool`), never a
+    # student's: even a future bug in a parent cannot hand a student the reference.
+    runner = pool.reference_pool() if hasattr(pool, "reference_pool") else pool
+    report = runner.run(_job(spec, build_payload(spec, spec.solution)))
     if report.status != "ok" or report.result is None:
         raise ReferenceError_(f"reference run {report.status}: {report.message or report.output}")
     decoded = wire.decode(report.result)

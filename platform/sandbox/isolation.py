@@ -1,16 +1,18 @@
 """Everything that happens between fork and the harness call, plus the host probe.
 
-Per run there are two forks. The warm parent forks A; A joins the run's cgroup, unshares
-the pid, network, mount, IPC and UTS namespaces and forks B, which is PID 1 of the new
-pid namespace; A then exits and B is re-parented to the warm parent (a child subreaper).
-When B exits the kernel kills everything left in its namespace, daemons included.
+Per run there is one fork. The warm parent unshares its pid namespace *for children*,
+forks, and steps back (setns): the child is PID 1 of a fresh pid namespace, so when it
+exits the kernel kills everything left in it, daemons included. The child unshares the
+network, mount, IPC and UTS namespaces and joins its own cgroup.
 
-B, before its job arrives: builds a minimal read-only root on a tmpfs (only the libraries
-and the Python installation, under their own paths with traversable parents), mounts a
-fresh /proc, pivots into it and drops the old root. After the job arrives: mounts the
-size-capped working tmpfs, sets rlimits, moves its output onto the capture pipe, drops
-to an unprivileged uid with no capabilities, sets NO_NEW_PRIVS, applies Landlock and
-the seccomp filter, writes the exercise's files and only then calls the harness."""
+Before its job arrives the child mounts a fresh /proc, pivots into the minimal read-only
+root the warm parent built once, and drops the old root; it then says "ready" on its
+socket to the warm parent and waits. The job arrives as three file descriptors on that
+socket (the job's memfd, the output pipe, the result pipe), sent by the pool through the
+warm parent, which never reads them. The child then mounts the size-capped working tmpfs,
+sets rlimits, moves its output onto the capture pipe, drops to an unprivileged uid with no
+capabilities, sets NO_NEW_PRIVS, applies Landlock and the seccomp filter, writes the
+exercise's files and only then calls the harness."""
 
 from __future__ import annotations
 
@@ -35,8 +37,9 @@ STATE_ROOT = "/run/pytorch-sandbox"
 REQUIRED = ("namespaces", "mount", "uid", "cgroup", "seccomp", "rlimits")
 NS_FLAGS = (sysapi.CLONE_NEWPID | sysapi.CLONE_NEWNET | sysapi.CLONE_NEWNS
             | sysapi.CLONE_NEWIPC | sysapi.CLONE_NEWUTS)
-# Relocated fd numbers in the run, so nothing else of the warm parent's survives.
-FD_JOB, FD_OUT, FD_RES, FD_CTL = 100, 101, 102, 103
+# Relocated fd numbers in the run, so nothing else of the warm parent's survives. FD_SOCK
+# (to the warm parent) is the only one while the child waits; the job brings the others.
+FD_SOCK, FD_JOB, FD_OUT, FD_RES = 100, 101, 102, 103
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
            "urandom": (1, 9)}
 
@@ -275,9 +278,9 @@ def fork_isolated(host: Host, keep: dict[str, int], cgroup: Cgroup | None,
                     raise LayerError("cgroup", exc) from exc
             _child(host, cfg)
         except LayerError as exc:
-            _ctl(FD_CTL, {"ok": False, "layer": exc.layer, "error": exc.error})
+            _ctl(FD_SOCK, {"ok": False, "layer": exc.layer, "error": exc.error})
         except BaseException as exc:
-            _ctl(FD_CTL, {"ok": False, "layer": "startup",
+            _ctl(FD_SOCK, {"ok": False, "layer": "startup",
                           "error": "".join(traceback.format_exception_only(exc)).strip()})
         finally:
             os._exit(70)
@@ -292,8 +295,8 @@ def _ctl(fd: int, msg: dict[str, Any]) -> None:
 
 
 def _relocate_fds(keep: dict[str, int]) -> None:
-    """Only the run's own pipe ends survive, at fixed numbers; 0-2 become /dev/null."""
-    targets = {"job": FD_JOB, "out": FD_OUT, "res": FD_RES, "ctl": FD_CTL}
+    """Only the run's own socket survives, at a fixed number; 0-2 become /dev/null."""
+    targets = {"sock": FD_SOCK}
     for name, fd in keep.items():
         os.dup2(fd, targets[name] + 50)  # out of the way first, then to the final number
     for name in keep:
@@ -305,6 +308,30 @@ def _relocate_fds(keep: dict[str, int]) -> None:
     keepers = sorted(targets.values())
     os.closerange(3, keepers[0])
     sysapi.close_range(keepers[-1] + 1)
+
+
+def _receive_job() -> tuple[dict[str, Any], bytes, list[tuple[str, bytes]]]:
+    """Wait for the job's descriptors (memfd, output pipe, result pipe) on our socket, put
+    them at their fixed numbers and read the job from the memfd."""
+    import socket
+
+    sock = socket.socket(fileno=FD_SOCK)
+    try:
+        msg, fds, _, _ = socket.recv_fds(sock, 16, 4)
+    finally:
+        sock.close()  # nothing of ours goes to the warm parent after this
+    if not msg or len(fds) != 3:
+        os._exit(0)  # the warm parent went away (or sent nonsense): nothing to run
+    for fd, target in zip(fds, (FD_JOB, FD_OUT, FD_RES), strict=True):
+        if fd != target:
+            os.dup2(fd, target)
+            os.close(fd)
+    os.lseek(FD_JOB, 0, os.SEEK_SET)
+    header = protocol.recv_header(FD_JOB)
+    payload = protocol.read_exact(FD_JOB, int(header["payload"]))
+    files = [(str(n), protocol.read_exact(FD_JOB, int(s))) for n, s in header["files"]]
+    os.close(FD_JOB)
+    return header, payload, files
 
 
 # ---------------------------------------------------------------- in the run
@@ -351,12 +378,8 @@ def _child(host: Host, cfg: dict[str, Any]) -> None:
         except OSError as exc:
             raise LayerError("mount", exc) from exc
     _warm_up(cfg)
-    _ctl(FD_CTL, {"ok": True, "layers": layers})
-    header = protocol.recv_header(FD_JOB)
-    payload = protocol.read_exact(FD_JOB, int(header["payload"]))
-    files = [(str(n), protocol.read_exact(FD_JOB, int(s))) for n, s in header["files"]]
-    os.close(FD_JOB)
-    os.close(FD_CTL)
+    _ctl(FD_SOCK, {"ok": True, "layers": layers})
+    header, payload, files = _receive_job()
     _run_job(host, cfg, header["limits"], payload, files, uid, outer)
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import os
 import queue
 import select
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from sandbox import protocol
+from sandbox import outcome, protocol
 from sandbox.api import Job, Limits, RunReport, SandboxError, SandboxUnavailable
 
 PLATFORM_DIR = str(Path(__file__).resolve().parent.parent)
@@ -37,6 +41,26 @@ def check_file_name(name: str) -> None:
         raise ValueError(f"bad exercise file name {name!r}")
 
 
+def _job_memfd(job: Job) -> int:
+    """The job as one sealed in-memory file: header (limits, sizes, file names), payload,
+    files. Only the run ever reads it."""
+    files = list(job.files.items())
+    header = json.dumps({"limits": job.limits.to_dict(), "payload": len(job.payload),
+                         "files": [[name, len(data)] for name, data in files]}).encode()
+    fd = os.memfd_create("sandbox-job", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        for blob in (protocol.HEADER.pack(len(header)) + header, job.payload,
+                     *[data for _, data in files]):
+            protocol.write_all(fd, blob)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK
+                    | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def validate(job: Job) -> None:
     """Raise ValueError/TypeError for a job the warm parent must never see."""
     if not isinstance(job.payload, bytes):
@@ -49,7 +73,12 @@ def validate(job: Job) -> None:
 
 
 class _WarmParent:
-    """One warm parent process and its control pipes."""
+    """One warm parent process and its control socket.
+
+    A job never passes through the warm parent: the pool writes it into a sealed memfd and
+    sends that, with the write ends of the run's output and result pipes, as descriptors
+    the warm parent hands on to a waiting child unread. The pool reads the output and the
+    result itself, caps them, and decides how the run ended (`outcome.classify`)."""
 
     def __init__(self, cfg: dict[str, Any], python: str, start_timeout: float) -> None:
         self.start_timeout = start_timeout
@@ -57,13 +86,16 @@ class _WarmParent:
         if cfg["device"] == "gpu":
             env.update({k: os.environ[k] for k in GPU_ENV_PASS if k in os.environ})
         code = "import sys; sys.path.insert(0, sys.argv[1]); import sandbox.zygote as z; z.main()"
-        # The configuration goes over the pipe, not argv: a run's /proc/1/cmdline is ours.
-        self.proc = subprocess.Popen(
-            [python, "-I", "-c", code, PLATFORM_DIR],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
-            start_new_session=True, cwd="/")
-        assert self.proc.stdin is not None
-        protocol.send_message(self.proc.stdin.fileno(), cfg)
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # The configuration goes over the socket, not argv: a run's /proc/1/cmdline is ours.
+        try:
+            self.proc = subprocess.Popen(
+                [python, "-I", "-c", code, PLATFORM_DIR],
+                stdin=theirs.fileno(), stdout=theirs.fileno(), env=env, close_fds=True,
+                start_new_session=True, cwd="/")
+        finally:
+            theirs.close()
+        protocol.send_message(self.sock.fileno(), cfg)
         self.hello: dict[str, Any] | None = None
 
     def wait_ready(self) -> dict[str, Any]:
@@ -72,8 +104,7 @@ class _WarmParent:
         return self.hello
 
     def _recv(self, timeout: float) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
+        fd = self.sock.fileno()
         r, _, _ = select.select([fd], [], [], timeout)
         if not r:
             raise SandboxError(f"the sandbox warm parent did not answer within {timeout:g} s")
@@ -84,50 +115,82 @@ class _WarmParent:
                                ) from exc
 
     def run(self, job: Job) -> RunReport:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        limits = job.limits
-        files = list(job.files.items())
-        header = {"limits": limits.to_dict(), "payload": len(job.payload),
-                  "files": [[name, len(data)] for name, data in files]}
-        wfd = self.proc.stdin.fileno()
+        limits = job.limits.to_dict()
+        memfd = _job_memfd(job)
+        out_r, out_w = os.pipe()
+        res_r, res_w = os.pipe()
         try:
-            protocol.send_message(wfd, header, job.payload, *[d for _, d in files],
-                                  timeout=30.0)
-        except TimeoutError as exc:
-            raise SandboxError(f"the sandbox warm parent stopped reading: {exc}") from exc
+            protocol.send_with_fds(self.sock, {"limits": limits}, [memfd, out_w, res_w])
         except OSError as exc:
+            for fd in (out_r, res_r):
+                os.close(fd)
             raise SandboxError(f"the sandbox warm parent is gone: {exc}") from exc
-        # The warm parent enforces the wall clock; this is only against its own failure.
-        rep = self._recv(limits.wall_seconds + 30.0)
-        if "internal_error" in rep:
-            raise SandboxError(f"the sandbox warm parent failed: {rep['internal_error']}")
-        rfd = self.proc.stdout.fileno()
-        result_len = rep.get("result")
-        if result_len is not None and not 0 <= int(result_len) <= limits.result_bytes:
-            raise SandboxError("the sandbox warm parent sent an oversized result")
-        if not 0 <= int(rep["output"]) <= limits.output_bytes + 1024:
-            raise SandboxError("the sandbox warm parent sent oversized output")
+        finally:
+            for fd in (memfd, out_w, res_w):
+                os.close(fd)
         try:
-            result = protocol.read_exact(rfd, int(result_len)) if result_len is not None else None
-            output = protocol.read_exact(rfd, int(rep["output"])).decode("utf-8", "replace")
-        except EOFError as exc:
-            raise SandboxError("the sandbox warm parent died mid-answer") from exc
-        return RunReport(status=rep["status"], result=result, output=output,
-                         output_truncated=bool(rep["output_truncated"]),
-                         duration_ms=float(rep["duration_ms"]), exit_code=rep["exit_code"],
-                         signal=rep["signal"], message=rep["message"],
-                         cpu_ms=rep.get("cpu_ms"), memory_peak_bytes=rep.get("memory_peak_bytes"),
-                         timings=rep.get("timings") or {}, reason=rep.get("reason", ""),
-                         detail=rep.get("detail") or {})
+            return self._collect(limits, out_r, res_r)
+        finally:
+            for fd in (out_r, res_r):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def _collect(self, limits: dict[str, Any], out_r: int, res_r: int) -> RunReport:
+        """Read the run's output and result (capped: the run controls these bytes), tell the
+        warm parent when they are done or over their limit, then take its facts."""
+        caps = {out_r: int(limits["output_bytes"]),
+                res_r: int(limits["result_bytes"]) + protocol.FRAME.size}
+        bufs: dict[int, bytearray] = {out_r: bytearray(), res_r: bytearray()}
+        over: set[int] = set()
+        ctl = self.sock.fileno()
+        poller = select.poll()
+        for fd in (out_r, res_r, ctl):
+            poller.register(fd, select.POLLIN)
+        reading = {out_r, res_r}
+        ended = False
+        # The warm parent enforces the wall clock; this is only against its own failure.
+        deadline = time.monotonic() + float(limits["wall_seconds"]) + 30.0
+        facts: dict[str, Any] | None = None
+        while facts is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SandboxError("the sandbox warm parent did not answer in time")
+            for fd, _ in poller.poll(min(left, 1.0) * 1000):
+                if fd == ctl:
+                    facts = self._recv(0)
+                    break
+                if fd not in reading:
+                    continue
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    reading.discard(fd)
+                    poller.unregister(fd)
+                    continue
+                room = caps[fd] - len(bufs[fd])
+                bufs[fd].extend(chunk[:max(room, 0)])
+                if len(chunk) > room:
+                    over.add(fd)
+            if not ended and (over or not reading):
+                ended = True
+                for fd in reading:  # a breach: stop reading, the run is killed
+                    poller.unregister(fd)
+                reading.clear()
+                complete = not over and outcome.frame_complete(bufs[res_r])
+                protocol.send_message(ctl, {"end": True, "kill": bool(over),
+                                            "complete": complete})
+        if "internal_error" in facts:
+            raise SandboxError(f"the sandbox warm parent failed: {facts['internal_error']}")
+        if not ended:
+            raise SandboxError("the sandbox warm parent answered before the run ended")
+        return outcome.classify(limits, bytes(bufs[out_r]), bytes(bufs[res_r]),
+                                out_over=out_r in over, res_over=res_r in over, facts=facts)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
     def close(self) -> None:
-        for stream in (self.proc.stdin, self.proc.stdout):
-            with contextlib.suppress(OSError):
-                if stream:
-                    stream.close()
+        with contextlib.suppress(OSError):
+            self.sock.close()  # the warm parent reads EOF and cleans up
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -145,9 +208,15 @@ class SandboxPool:
                  size: int = 1, strict: bool = True, pythonpath: list[str] | None = None,
                  prefork: int | None = None, preload: list[str] | None = None,
                  python: str | None = None, start_timeout: float = 180.0,
-                 _simulate_missing: tuple[str, ...] = ()) -> None:
+                 _simulate_missing: tuple[str, ...] = (), role: str = "student") -> None:
         if device not in ("cpu", "gpu"):
             raise ValueError("device must be 'cpu' or 'gpu'")
+        self.role = role
+        self._reference: SandboxPool | None = None
+        self._reference_args = dict(
+            harness=harness, device=device, size=1, strict=strict, pythonpath=pythonpath,
+            prefork=1, preload=preload, python=python, start_timeout=start_timeout,
+            _simulate_missing=_simulate_missing, role="reference")
         self.harness, self.device, self.size, self.strict = harness, device, size, strict
         self.cfg = {"harness": harness, "device": device, "strict": strict,
                     "pythonpath": [os.path.abspath(p) for p in (pythonpath or [PLATFORM_DIR])],
@@ -171,6 +240,19 @@ class SandboxPool:
         import atexit
 
         atexit.register(self.close)  # let the warm parents clean up their cgroups
+
+    def reference_pool(self) -> SandboxPool:
+        """Warm parents of their own for reference solutions and instructors' drafts,
+        started on first use: they never serve a student's run, so even a future bug in a
+        warm parent cannot hand a student the reference."""
+        if self.role == "reference":
+            return self
+        with self._lock:
+            if self._reference is None:
+                if self._closed:
+                    raise SandboxError("the sandbox pool is closed")
+                self._reference = SandboxPool(**self._reference_args)  # type: ignore[arg-type]
+            return self._reference
 
     def _add(self) -> _WarmParent:
         wp = _WarmParent(self.cfg, self.python, self.start_timeout)
@@ -246,6 +328,9 @@ class SandboxPool:
         with self._lock:
             parents = list(self._all)
             self._all.clear()
+            reference, self._reference = self._reference, None
+        if reference is not None:
+            reference.close()
         for wp in parents:
             wp.close()
 

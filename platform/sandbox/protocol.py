@@ -1,10 +1,16 @@
 """Framing between the pool (trusted worker) and its warm parent, and between a run and
-the warm parent. Plain length-prefixed bytes and JSON headers: nothing is ever unpickled."""
+the warm parent. Plain length-prefixed bytes and JSON headers: nothing is ever unpickled.
+
+Control messages travel over UNIX stream sockets so that a message can carry file
+descriptors (SCM_RIGHTS): that is how a job's memfd and the run's output and result pipes
+go from the pool to the run *through* the warm parent without the warm parent ever reading
+a byte of them."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import struct
 from typing import Any
 
@@ -72,3 +78,39 @@ def recv_header(fd: int) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise ValueError("header is not an object")
     return header
+
+
+def send_with_fds(sock: socket.socket, header: dict[str, Any], fds: list[int]) -> None:
+    """A header message whose first bytes carry `fds` as SCM_RIGHTS ancillary data."""
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    prefix = HEADER.pack(len(raw))
+    sent = socket.send_fds(sock, [prefix], fds) if fds else sock.send(prefix)
+    sock.sendall(prefix[sent:] + raw)
+
+
+def recv_with_fds(sock: socket.socket, maxfds: int) -> tuple[dict[str, Any], list[int]]:
+    """Read one header message and the descriptors that came with it (at most `maxfds`;
+    a message that carried more is refused and its descriptors closed)."""
+    msg, fds, flags, _ = socket.recv_fds(sock, HEADER.size, max(1, maxfds))
+    if not msg:
+        for fd in fds:
+            os.close(fd)
+        raise EOFError("peer closed the socket")
+    if flags & socket.MSG_CTRUNC or len(fds) > maxfds:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("a control message carried more descriptors than expected")
+    try:
+        head = msg + (read_exact(sock.fileno(), HEADER.size - len(msg))
+                      if len(msg) < HEADER.size else b"")
+        (size,) = HEADER.unpack(head)
+        if size > MAX_HEADER:
+            raise ValueError(f"header of {size} bytes is too large")
+        header = json.loads(read_exact(sock.fileno(), size))
+        if not isinstance(header, dict):
+            raise ValueError("header is not an object")
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return header, fds

@@ -9,8 +9,13 @@ from grading.spec import ExerciseSpec
 from sandbox import get_pool
 
 
-def execute(spec: ExerciseSpec, code: str, *, kind: str = "submit") -> dict[str, Any]:
+def execute(spec: ExerciseSpec, code: str, *, kind: str = "submit",
+            author: bool = False) -> dict[str, Any]:
+    """`author=True` for code an instructor wrote (Validate, check_lessons): it runs in the
+    reference pool's warm parents, never in the ones that serve students."""
     pool = get_pool()
+    if author:
+        pool = pool.reference_pool()
     if kind == "run":
         return grader.run_cell(spec, code, pool=pool).to_dict()
     return grader.grade(spec, code, pool=pool).to_dict()

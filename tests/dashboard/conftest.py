@@ -139,7 +139,7 @@ def fake_grader(monkeypatch):
 
     calls: list[tuple[str, str]] = []
 
-    def run(spec, code, *, kind="submit"):
+    def run(spec, code, *, kind="submit", author=False):
         calls.append((spec.slug, code))
         return fake_execute(spec, code, kind=kind)
 
