@@ -34,7 +34,20 @@ MAX_STR = 64 * 2**10
 MAX_REPR = 2_000
 MAX_DIMS = 16
 MAX_TENSOR_BYTES = 16 * 2**20
-MAX_NODES = 200_000  # all nodes of one export: a huge nested list cannot stall the encoder
+MAX_NODES = 100_000  # all nodes of one export: a huge nested list cannot stall the encoder
+
+# Decode-side caps (trusted side). The export is hostile data: a forged one must not make
+# the grader build more than a bounded amount of memory (see docs/grading.md, "Decode").
+# - Blob ranges are taken in order and never overlap, so each blob byte is decoded at most
+#   once; the total decoded (tensor/array) bytes stay under MAX_DECODED_BYTES.
+# - The JSON document is measured before ``json.loads``: a 16 MiB document of ``{}`` would
+#   otherwise build ~400 MiB of dicts; under these caps parsing stays below ~100 MiB. The encoder keeps within the same caps (an export
+#   beyond them becomes "oversized" in the sandbox, never a surprise refusal here).
+MAX_DECODED_BYTES = 64 * 2**20
+MAX_DECODE_NODES = 250_000  # nodes, tensors and columns built by one decode
+MAX_JSON_CONTAINERS = 200_000  # JSON objects + arrays in the document
+MAX_JSON_COMMAS = 600_000  # JSON members + elements (roughly) in the document
+MAX_DIM = 2**48  # one dimension of a shape (more only fits a zero-element tensor anyway)
 
 TORCH_DTYPES: dict[str, torch.dtype] = {
     "bool": torch.bool,
@@ -467,11 +480,23 @@ class Encoder:
     def finish(self, values: dict[str, dict[str, Any]], extra: dict[str, Any]) -> bytes:
         doc = {"v": VERSION, "values": values, "extra": extra}
         raw = _dumps(doc, ensure_ascii=False, allow_nan=False, default=str).encode("utf-8")
-        if len(raw) > MAX_JSON_BYTES:
+        if len(raw) > MAX_JSON_BYTES or json_too_complex(raw):
             # Keep the envelope valid: drop the values, keep a marker the grader reports.
             doc = {"v": VERSION, "values": {}, "extra": {**extra, "oversized": True}}
             raw = _dumps(doc, ensure_ascii=False, allow_nan=False, default=str).encode()
         return MAGIC + _pack(">I", len(raw)) + raw + bytes(self.blobs)
+
+
+def json_too_complex(raw: bytes, start: int = 0, end: int | None = None) -> bool:
+    """Whether ``raw[start:end]`` (a JSON document) has more ``{``/``[`` (containers) or
+    ``,`` (members) than the decoder accepts.
+
+    Counted as bytes, inside strings too: an upper bound that costs no memory and no
+    parsing. The encoder applies the same test, so an honest export over it arrives as
+    "oversized" (a clear limit message), never as a refused one."""
+    end = len(raw) if end is None else end
+    containers = raw.count(b"{", start, end) + raw.count(b"[", start, end)
+    return containers > MAX_JSON_CONTAINERS or raw.count(b",", start, end) > MAX_JSON_COMMAS
 
 
 def _pandas() -> Any:
@@ -502,18 +527,29 @@ def encode_nodes(enc: Encoder, values: dict[str, Any]) -> dict[str, dict[str, An
 # --------------------------------------------------------------------------- decode (trusted)
 
 
-def decode(data: bytes, *, max_bytes: int = MAX_TOTAL_BYTES) -> Decoded:
-    """Validate and decode export bytes into plain tensors/arrays/summaries. Trusted side."""
+def decode(
+    data: bytes,
+    *,
+    max_bytes: int = MAX_TOTAL_BYTES,
+    max_decoded: int = MAX_DECODED_BYTES,
+    max_nodes: int = MAX_DECODE_NODES,
+) -> Decoded:
+    """Validate and decode export bytes into plain tensors/arrays/summaries. Trusted side.
+
+    Raises ``WireError`` for anything malformed, forged or beyond the caps; memory use is
+    bounded by the caps, whatever the bytes (see the decode-side caps above)."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise WireError("export is not bytes")
-    data = bytes(data)
     if len(data) > max_bytes:
         raise WireError(f"export of {len(data)} bytes exceeds the limit of {max_bytes}")
+    data = bytes(data)
     if len(data) < 8 or data[:4] != MAGIC:
         raise WireError("not an export (bad magic)")
     (jlen,) = struct.unpack(">I", data[4:8])
     if jlen > MAX_JSON_BYTES or 8 + jlen > len(data):
         raise WireError("bad JSON length")
+    if json_too_complex(data, 8, 8 + jlen):
+        raise WireError("export document has too many items")
     try:
         doc = json.loads(data[8 : 8 + jlen].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -523,35 +559,75 @@ def decode(data: bytes, *, max_bytes: int = MAX_TOTAL_BYTES) -> Decoded:
     values, extra = doc.get("values"), doc.get("extra", {})
     if not isinstance(values, dict) or not isinstance(extra, dict):
         raise WireError("bad document shape")
-    dec = _Decoder(memoryview(data)[8 + jlen :])
-    return Decoded(values={str(k): dec.node(v, 0) for k, v in values.items()}, extra=extra)
+    dec = _Decoder(memoryview(data)[8 + jlen :], max_decoded=max_decoded, max_nodes=max_nodes)
+    try:
+        out = {str(k): dec.node(v, 0) for k, v in values.items()}
+    except WireError:
+        raise
+    except (
+        ValueError, TypeError, RuntimeError, OverflowError, RecursionError, AttributeError,
+        KeyError, IndexError,
+    ) as exc:  # fmt: skip
+        # torch/numpy refusing a forged shape or dtype: still a malformed export, not a crash.
+        raise WireError(f"bad value: {type(exc).__name__}: {str(exc)[:200]}") from None
+    return Decoded(values=out, extra=extra)
 
 
 class _Decoder:
-    def __init__(self, blobs: memoryview) -> None:
+    def __init__(
+        self,
+        blobs: memoryview,
+        *,
+        max_decoded: int = MAX_DECODED_BYTES,
+        max_nodes: int = MAX_DECODE_NODES,
+    ) -> None:
         self.blobs = blobs
+        self.cursor = 0  # end of the last blob range taken: ranges go forward, never back
+        self.decoded = 0
+        self.max_decoded = max_decoded
+        self.nodes = 0
+        self.max_nodes = max_nodes
 
-    def _blob(self, ref: Any, expect: int) -> bytes:
+    def _count(self, depth: int) -> None:
+        if depth > MAX_DEPTH + 4:
+            raise WireError("nested too deeply")
+        self.nodes += 1
+        if self.nodes > self.max_nodes:
+            raise WireError(f"export has more than {self.max_nodes} values")
+
+    def _blob(self, ref: Any, expect: int) -> bytearray:
+        """A private, writable copy of one blob range; each blob byte is copied at most once."""
         if not isinstance(ref, dict):
             raise WireError("bad blob reference")
         off, n = ref.get("off"), ref.get("len")
-        if not (isinstance(off, int) and isinstance(n, int)) or off < 0 or n < 0:
+        if not (_is_int(off) and _is_int(n)) or off < 0 or n < 0:
             raise WireError("bad blob reference")
-        if off + n > len(self.blobs) or n != expect:
+        if n != expect:
             raise WireError(f"blob size {n} does not match {expect} bytes of data")
-        return bytes(self.blobs[off : off + n])
+        if n > MAX_TENSOR_BYTES:
+            raise WireError(f"blob of {n} bytes exceeds the limit of {MAX_TENSOR_BYTES}")
+        if off < self.cursor:
+            # Two values pointing at the same bytes would each get their own copy: many of
+            # them would multiply a small export into gigabytes (the "decode bomb").
+            raise WireError("blob ranges overlap or are out of order")
+        if off + n > len(self.blobs):
+            raise WireError("blob range beyond the end of the export")
+        self.decoded += n
+        if self.decoded > self.max_decoded:
+            raise WireError(f"export decodes to more than {self.max_decoded} bytes")
+        self.cursor = off + n
+        return bytearray(self.blobs[off : off + n])
 
     @staticmethod
     def _shape(raw: Any) -> tuple[int, ...]:
         if not isinstance(raw, list) or len(raw) > MAX_DIMS:
             raise WireError("bad shape")
-        if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in raw):
+        if not all(_is_int(s) and 0 <= s <= MAX_DIM for s in raw):
             raise WireError("bad shape")
         return tuple(raw)
 
     def node(self, n: Any, depth: int) -> Any:
-        if depth > MAX_DEPTH + 4:
-            raise WireError("nested too deeply")
+        self._count(depth)
         if not isinstance(n, dict) or not isinstance(n.get("t"), str):
             raise WireError("bad node")
         tag = n["t"]
@@ -670,7 +746,10 @@ class _Decoder:
     def _missing(self, n: dict, depth: int) -> MissingValue:
         return MissingValue(str(n.get("reason", "name"))[:40], str(n.get("detail", ""))[:MAX_REPR])
 
-    def _tensor(self, n: dict, depth: int) -> torch.Tensor:
+    def _tensor(self, n: Any, depth: int) -> torch.Tensor:
+        self._count(depth)  # also reached directly (module parameters, gradients)
+        if not isinstance(n, dict):
+            raise WireError("bad tensor")
         dtype_name = n.get("dtype")
         if dtype_name not in TORCH_DTYPES:
             raise WireError(f"unsupported tensor dtype {dtype_name!r}")
@@ -685,12 +764,12 @@ class _Decoder:
             t = torch.zeros(0, dtype=dtype)
         else:
             raw = self._blob(n.get("data"), numel * itemsize)
-            if dtype == torch.bfloat16:
-                t = torch.frombuffer(bytearray(raw), dtype=torch.int16).view(torch.bfloat16)
-            elif numel == 0:
+            if numel == 0:
                 t = torch.empty(0, dtype=dtype)
+            elif dtype == torch.bfloat16:
+                t = torch.frombuffer(raw, dtype=torch.int16).view(torch.bfloat16)
             else:
-                t = torch.frombuffer(bytearray(raw), dtype=dtype)
+                t = torch.frombuffer(raw, dtype=dtype)  # shares the private copy, no second one
             t = t.reshape(shape)
         grad = None
         if n.get("grad") is not None:
@@ -726,7 +805,7 @@ class _Decoder:
                 return np.zeros(0, dtype=dtype)
             nd = np.dtype(dtype)
             raw = self._blob(n.get("data"), numel * nd.itemsize)
-            return np.frombuffer(raw, dtype=nd).reshape(shape).copy()
+            return np.frombuffer(raw, dtype=nd).reshape(shape)  # writable: raw is a bytearray
         items = self._items(n, depth)
         arr = np.empty(len(items), dtype=object)
         for i, v in enumerate(items):
@@ -736,6 +815,7 @@ class _Decoder:
         return arr
 
     def _column(self, n: Any, depth: int, name: Any = None) -> Column:
+        self._count(depth)
         if not isinstance(n, dict):
             raise WireError("bad column")
         dtype = _typed(n.get("dtype"), str)[:100]
@@ -743,6 +823,8 @@ class _Decoder:
         if not isinstance(na, list) or not all(isinstance(i, int) for i in na):
             raise WireError("bad NaN positions")
         if "array" in n:
+            if not isinstance(n["array"], dict):
+                raise WireError("bad column array")
             values: Any = self._ndarray(n["array"], depth + 1).reshape(-1)
         else:
             values = self._items(n, depth)
@@ -816,5 +898,9 @@ def _json_float(v: Any) -> float:
     return float(v)
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def _opt_int(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
+    return v if _is_int(v) else None

@@ -153,7 +153,22 @@ def test_deep_nesting_is_capped():
     value: list = []
     for _ in range(100):
         value = [value]
-    roundtrip(value)  # does not raise
+    out = roundtrip(value)
+    depth = 0
+    while isinstance(out, list):
+        assert len(out) == 1
+        out, depth = out[0], depth + 1
+    # The encoder stops at MAX_DEPTH and says so; the 100 levels never reach the grader.
+    assert depth == wire.MAX_DEPTH + 1
+    assert out == wire.OpaqueValue("", "<nested too deeply>")
+
+
+def test_forged_deep_nesting_is_refused():
+    node: dict = {"t": "none"}
+    for _ in range(wire.MAX_DEPTH + 10):
+        node = {"t": "list", "items": [node]}
+    with pytest.raises(wire.WireError, match="nested too deeply"):
+        wire.decode(_doc({"x": node}))
 
 
 # ---------------------------------------------------------------- forged input is refused
@@ -304,3 +319,121 @@ def test_truncated_tensor_keeps_its_shape(monkeypatch):
     assert cmp.compare(big, big).facts["variant"] == "too-large"
     assert cmp.compare(big, rt_small := roundtrip(torch.zeros(3))).diagnostic == "shape-mismatch"
     assert rt_small.shape == (3,)
+
+
+# ---------------------------------------------------------------- decode bombs
+
+
+def _tensor_node(off: int, n_floats: int) -> dict:
+    return {
+        "t": "tensor",
+        "dtype": "float32",
+        "shape": [n_floats],
+        "data": {"off": off, "len": 4 * n_floats},
+    }
+
+
+def test_blob_references_must_go_forward_without_overlap():
+    blob = b"\0" * 64
+    ok = _doc({"a": _tensor_node(0, 4), "b": _tensor_node(16, 4), "c": _tensor_node(48, 4)}, blob)
+    assert set(wire.decode(ok).values) == {"a", "b", "c"}  # gaps are fine
+    for forged in (
+        {"a": _tensor_node(0, 4), "b": _tensor_node(0, 4)},  # the same range twice
+        {"a": _tensor_node(0, 8), "b": _tensor_node(16, 4)},  # overlapping
+        {"a": _tensor_node(16, 4), "b": _tensor_node(0, 4)},  # out of order
+        {"a": {**_tensor_node(0, 4), "grad": _tensor_node(8, 4)}},  # a grad inside its tensor
+    ):
+        with pytest.raises(wire.WireError, match="overlap or are out of order"):
+            wire.decode(_doc(forged, blob))
+
+
+def test_total_decoded_bytes_and_node_count_are_capped():
+    blob = b"\0" * 64
+    two = _doc({"a": _tensor_node(0, 4), "b": _tensor_node(16, 4)}, blob)
+    assert len(wire.decode(two, max_decoded=32).values) == 2
+    with pytest.raises(wire.WireError, match="decodes to more than 16 bytes"):
+        wire.decode(two, max_decoded=16)
+    many = _doc({"x": {"t": "list", "items": [{"t": "none"}] * 100}})
+    assert len(wire.decode(many, max_nodes=101).values["x"]) == 100
+    with pytest.raises(wire.WireError, match="more than 100 values"):
+        wire.decode(many, max_nodes=100)
+
+
+def test_forged_shapes_that_torch_refuses_are_wire_errors():
+    for shape in ([0, 2**47, 2**47], [2**60]):
+        node = {"t": "tensor", "dtype": "float32", "shape": shape, "data": {"off": 0, "len": 0}}
+        with contextlib.suppress(wire.WireError):
+            wire.decode(_doc({"x": node}))
+    column = {"t": "series", "name": {"t": "none"}, "values": {"dtype": "x", "array": 5},
+              "index": {"dtype": "x", "items": []}}  # fmt: skip
+    with pytest.raises(wire.WireError):
+        wire.decode(_doc({"x": column}))
+
+
+def _rss_growth(snippet: str) -> tuple[float, str]:
+    """Peak-RSS growth (MiB) of a fresh process while it runs ``snippet`` (after setup)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    platform = Path(__file__).resolve().parents[2] / "platform"
+    script = (
+        "import json, resource, struct, sys\n"
+        f"sys.path.insert(0, {str(platform)!r})\n"
+        "import torch\n"
+        "from grading import wire\n"
+        "def doc(values, blobs=b''):\n"
+        "    raw = json.dumps({'v': 1, 'values': values, 'extra': {}}).encode()\n"
+        "    return wire.MAGIC + struct.pack('>I', len(raw)) + raw + blobs\n"
+        + snippet
+        + "\nbefore = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n"
+        "    wire.decode(data)\n"
+        "    print('decoded')\n"
+        "except wire.WireError as exc:\n"
+        "    print('refused:', exc)\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print((after - before) / 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split("\n")
+    return float(out[-2]), out[-3]
+
+
+def test_decode_bomb_of_aliased_blobs_is_refused_in_bounded_memory():
+    # The issue's attack: a 4 MiB blob and 200 tensor nodes pointing at it. Decoded one
+    # copy per node, that was 800 MiB from a 4 MiB export.
+    growth, said = _rss_growth(
+        "n = 2**20\n"
+        "node = {'t': 'tensor', 'dtype': 'float32', 'shape': [n], 'data': {'off': 0, 'len': 4 * n}}\n"
+        "data = doc({f'x{i}': node for i in range(200)}, b'\\0' * (4 * n))\n"
+    )
+    assert said.startswith("refused:") and "overlap" in said
+    assert growth < 50, f"decoding grew the process by {growth:.0f} MiB"
+
+
+def test_json_bomb_is_refused_before_parsing():
+    # 1.2 million tiny containers in a 16 MiB document: ~500 MiB once parsed.
+    growth, said = _rss_growth(
+        "items = ','.join(['{\"t\":\"none\"}'] * 1_200_000)\n"
+        "raw = ('{\"v\":1,\"values\":{\"x\":{\"t\":\"list\",\"items\":[' + items + ']}},\"extra\":{}}').encode()\n"
+        "data = wire.MAGIC + struct.pack('>I', len(raw)) + raw\n"
+        "del items\n"
+    )
+    assert said.startswith("refused:") and "too many items" in said
+    assert growth < 50, f"decoding grew the process by {growth:.0f} MiB"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [[torch.tensor(float(i)) for i in range(10_000)] for _ in range(5)],  # 250k containers
+        ["{[,{[," * 10_000] * 40,  # braces in strings count too: the same test on both sides
+    ],
+)
+def test_encoder_marks_too_complex_exports_oversized(value):
+    data = wire.encode({"v": value}, {"error": None})
+    assert wire.json_too_complex(data, 8, 8 + struct.unpack(">I", data[4:8])[0]) is False
+    out = wire.decode(data)
+    assert out.values == {} and out.extra == {"error": None, "oversized": True}
