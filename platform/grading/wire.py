@@ -41,8 +41,9 @@ MAX_NODES = 100_000  # all nodes of one export: a huge nested list cannot stall 
 # - Blob ranges are taken in order and never overlap, so each blob byte is decoded at most
 #   once; the total decoded (tensor/array) bytes stay under MAX_DECODED_BYTES.
 # - The JSON document is measured before ``json.loads``: a 16 MiB document of ``{}`` would
-#   otherwise build ~400 MiB of dicts; under these caps parsing stays below ~100 MiB. The encoder keeps within the same caps (an export
-#   beyond them becomes "oversized" in the sandbox, never a surprise refusal here).
+#   otherwise build ~400 MiB of dicts; under these caps parsing stays below ~100 MiB.
+#   The encoder keeps within the same caps (an export beyond them becomes "oversized" in
+#   the sandbox, never a surprise refusal here).
 MAX_DECODED_BYTES = 64 * 2**20
 MAX_DECODE_NODES = 250_000  # nodes, tensors and columns built by one decode
 MAX_JSON_CONTAINERS = 200_000  # JSON objects + arrays in the document

@@ -406,7 +406,8 @@ def test_decode_bomb_of_aliased_blobs_is_refused_in_bounded_memory():
     # copy per node, that was 800 MiB from a 4 MiB export.
     growth, said = _rss_growth(
         "n = 2**20\n"
-        "node = {'t': 'tensor', 'dtype': 'float32', 'shape': [n], 'data': {'off': 0, 'len': 4 * n}}\n"
+        "node = {'t': 'tensor', 'dtype': 'float32', 'shape': [n],\n"
+        "        'data': {'off': 0, 'len': 4 * n}}\n"
         "data = doc({f'x{i}': node for i in range(200)}, b'\\0' * (4 * n))\n"
     )
     assert said.startswith("refused:") and "overlap" in said
@@ -417,7 +418,8 @@ def test_json_bomb_is_refused_before_parsing():
     # 1.2 million tiny containers in a 16 MiB document: ~500 MiB once parsed.
     growth, said = _rss_growth(
         "items = ','.join(['{\"t\":\"none\"}'] * 1_200_000)\n"
-        "raw = ('{\"v\":1,\"values\":{\"x\":{\"t\":\"list\",\"items\":[' + items + ']}},\"extra\":{}}').encode()\n"
+        'raw = (\'{"v":1,"values":{"x":{"t":"list","items":[\'\n'
+        "       + items + ']}},\"extra\":{}}').encode()\n"
         "data = wire.MAGIC + struct.pack('>I', len(raw)) + raw\n"
         "del items\n"
     )
