@@ -19,14 +19,15 @@ cleanup() { trap - EXIT INT TERM; kill "${pids[@]}" 2>/dev/null || true; wait 2>
 trap cleanup EXIT INT TERM
 
 mkdir -p var
-queues=cpu
-(cd platform && exec ../.venv/bin/celery -A config worker -Q cpu -n "cpu@%h" --pool threads \
-   --concurrency "$SANDBOX_SIZE" --loglevel INFO) >var/worker-cpu.log 2>&1 &
+queues="cpu (+cpu-bulk)"
+# Each worker takes its own queue first, then regrades on <queue>-bulk (docs/deploy.md).
+(cd platform && exec ../.venv/bin/celery -A config worker -Q cpu,cpu-bulk -n "cpu@%h" \
+   --pool threads --concurrency "$SANDBOX_SIZE" --loglevel INFO) >var/worker-cpu.log 2>&1 &
 pids+=($!)
 if has_gpu; then
-  queues="cpu, gpu"
-  (cd platform && SANDBOX_DEVICE=gpu exec ../.venv/bin/celery -A config worker -Q gpu -n "gpu@%h" \
-     --pool threads --concurrency 1 --loglevel INFO) >var/worker-gpu.log 2>&1 &
+  queues="cpu, gpu (+cpu-bulk, gpu-bulk)"
+  (cd platform && SANDBOX_DEVICE=gpu exec ../.venv/bin/celery -A config worker -Q gpu,gpu-bulk \
+     -n "gpu@%h" --pool threads --concurrency 1 --loglevel INFO) >var/worker-gpu.log 2>&1 &
   pids+=($!)
 fi
 

@@ -1,4 +1,5 @@
-"""The Celery app. Start a worker with `celery -A config worker -Q cpu` from `platform/`."""
+"""The Celery app. Start a worker with `celery -A config worker -Q cpu,cpu-bulk` from
+`platform/`: its own queue first, then regrades (docs/deploy.md, "Fairness")."""
 
 from __future__ import annotations
 

@@ -152,7 +152,7 @@ if not DEBUG:
 LESSONS_DIR = Path(env_str("LESSONS_DIR", str(BASE_DIR / "lessons")))
 MAX_CODE_BYTES = 64 * 1024
 
-# --- Celery (Redis broker; queues "cpu" and "gpu") --------------------------------------
+# --- Celery (Redis broker; queues "cpu" and "gpu", regrades on "cpu-bulk"/"gpu-bulk") ----
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ACKS_LATE = True  # tasks are idempotent: a worker lost mid-run means a re-run
@@ -160,7 +160,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+    # A worker started with `-Q cpu,cpu-bulk` always takes from `cpu` first: kombu's default
+    # (round_robin) would alternate, so a regrade could take every other free slot.
+    "queue_order_strategy": "priority",
+}
+# Regrades (hundreds of runs at once) wait on `<queue>-bulk` behind students' submissions.
+BULK_QUEUE_SUFFIX = "-bulk"
+CELERY_TASK_ROUTES = {"dashboard.tasks.regrade_submission": {"queue": "cpu-bulk"}}
 CELERY_TASK_IGNORE_RESULT = True  # verdicts live in the database, not in a result backend
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # How long a worker's "I serve queue X" heartbeat lives in Redis.
@@ -177,6 +185,14 @@ SUBMISSION_MAX_TRIES = env_int("SUBMISSION_MAX_TRIES", 3)  # claims before inter
 SUBMISSION_MAX_REQUEUES = env_int("SUBMISSION_MAX_REQUEUES", 5)  # re-publications, ditto
 # Per-student submissions (submit + run) per window: "COUNT/SECONDS".
 SUBMISSION_RATE_LIMIT = env_str("SUBMISSION_RATE_LIMIT", "20/60")
+# Sandbox time each student may use per window (submit + run), charged when a run finishes;
+# over it, the next submission is answered 429 until old runs leave the window.
+SANDBOX_BUDGET_WINDOW_SECONDS = env_int("SANDBOX_BUDGET_WINDOW_SECONDS", 600)
+SANDBOX_BUDGET_WALL_SECONDS = env_int("SANDBOX_BUDGET_WALL_SECONDS", 120)
+SANDBOX_BUDGET_CPU_SECONDS = env_int("SANDBOX_BUDGET_CPU_SECONDS", 120)
+# A regrade with no result started or finished for this long is presumed to have lost its
+# messages: the next regrade request of the exercise sends its remaining work again.
+REGRADE_STALL_SECONDS = env_int("REGRADE_STALL_SECONDS", 600)
 # Failed logins per username, and per client address, per window: "COUNT/SECONDS".
 LOGIN_RATE_LIMIT_USER = env_str("LOGIN_RATE_LIMIT_USER", "5/300")
 LOGIN_RATE_LIMIT_IP = env_str("LOGIN_RATE_LIMIT_IP", "30/300")

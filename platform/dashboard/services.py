@@ -9,8 +9,9 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from courses.models import Exercise, Lesson
@@ -38,6 +39,16 @@ def celery_queue(queue: str) -> str:
     return "gpu" if queue == "gpu" else "cpu"
 
 
+def bulk_queue(queue: str) -> str:
+    """The low-priority Celery queue for an exercise queue: `cpu-bulk` or `gpu-bulk`.
+
+    The same workers consume it, after their own queue (`-Q cpu,cpu-bulk` with the Redis
+    transport's `priority` order, settings.py): a free slot always takes a student's
+    submission first, so a regrade delays a Submit by at most the runs already started.
+    """
+    return celery_queue(queue) + settings.BULK_QUEUE_SUFFIX
+
+
 def _send(task: Any, arg: int, queue: str) -> None:
     """Publish after commit; if the broker is down the row waits (see docs/instructors.md)."""
 
@@ -54,29 +65,55 @@ def _send(task: Any, arg: int, queue: str) -> None:
 # --------------------------------------------------------------------------- regrade
 
 
+class RegradeBusy(Exception):
+    """Another regrade of the exercise is running: regrades of one exercise run one at a
+    time. The message says which and what to do."""
+
+
 def regrade_start(
     *, course: Course, exercise: Exercise, by: Any, student: Any = None
 ) -> Regrade:
     """Grade every graded Submit attempt of the exercise (or of one student) again,
-    against the exercise's current version, in the background."""
+    against the exercise's current version, in the background.
+
+    At most one regrade per exercise runs at a time. A request that the running one already
+    covers (same course, same version, every student or this student) gets the running one
+    back; any other request raises RegradeBusy.
+    """
+    with transaction.atomic():
+        # The exercise row's lock decides two simultaneous requests one after the other.
+        list(Exercise.objects.select_for_update().filter(pk=exercise.pk).values_list("pk"))
+        exercise.refresh_from_db(fields=["current_version"])
+        version = exercise.current_version
+        assert version is not None
+        running = (Regrade.objects.filter(exercise=exercise, status=Regrade.Status.RUNNING)
+                   .select_related("version").order_by("created_at", "id").first())
+        if running is None:
+            return _regrade_create(course=course, exercise=exercise, version=version, by=by,
+                                   student=student)
+    # Outside the transaction: what `_join_running` queues again must not be rolled back
+    # with the refusal.
+    return _join_running(running, course=course, version=version, student=student)
+
+
+def _regrade_create(*, course: Course, exercise: Exercise, version: Any, by: Any,
+                    student: Any) -> Regrade:
     from dashboard.tasks import regrade_submission
 
-    version = exercise.current_version
-    assert version is not None
-    students = course_students(course)
-    if student is not None:
-        students = students.filter(pk=student.pk)
-    user_ids = list(students.values_list("pk", flat=True))
-    subs = list(
-        Submission.objects.filter(
-            exercise=exercise, user_id__in=user_ids, kind=Submission.Kind.SUBMIT,
-            status=Submission.Status.GRADED,
-        ).order_by("created_at", "id")
-    )
-    # Code refused before running (too big, not text) would be refused again: keep it.
-    subs = [s for s in subs if code_problem(s.code) is None]
-    current = latest_regrades([s.pk for s in subs])
     with transaction.atomic():
+        students = course_students(course)
+        if student is not None:
+            students = students.filter(pk=student.pk)
+        user_ids = list(students.values_list("pk", flat=True))
+        subs = list(
+            Submission.objects.filter(
+                exercise=exercise, user_id__in=user_ids, kind=Submission.Kind.SUBMIT,
+                status=Submission.Status.GRADED,
+            ).order_by("created_at", "id")
+        )
+        # Code refused before running (too big, not text) would be refused again: keep it.
+        subs = [s for s in subs if code_problem(s.code) is None]
+        current = latest_regrades([s.pk for s in subs])
         regrade = Regrade.objects.create(
             course=course, exercise=exercise, version=version, student=student, created_by=by,
             total=len(subs),
@@ -94,10 +131,61 @@ def regrade_start(
             regrade.status = Regrade.Status.DONE
             regrade.finished_at = timezone.now()
             regrade.save(update_fields=["status", "finished_at"])
-        queue = celery_queue(version.spec.queue)
+        queue = bulk_queue(version.spec.queue)
         for result in results:
             _send(regrade_submission, result.pk, queue)
     return regrade
+
+
+def _join_running(running: Regrade, *, course: Course, version: Any, student: Any) -> Regrade:
+    """The running regrade if it does what was asked, else RegradeBusy (see regrade_start)."""
+    resent = regrade_resume_if_stalled(running)
+    if running.course_id != course.pk:
+        # Another course shares the exercise: say no more about its regrade than that.
+        raise RegradeBusy(
+            f"A regrade of {running.exercise.slug} for another course is running; regrades "
+            "of one exercise run one at a time. Try again when it has finished."
+        )
+    covers = running.student_id is None or (
+        student is not None and running.student_id == student.pk)
+    if covers and running.version_id == version.pk:
+        return running
+    note = " It looked stuck, so its remaining work was queued again." if resent else ""
+    raise RegradeBusy(
+        f"Regrade #{running.pk} of {running.exercise.slug} (version {running.version.number}, "
+        f"{running.done + running.failed} of {running.total} done) is still running; "
+        f"regrades of one exercise run one at a time. Start this one when it has finished."
+        f"{note}"
+    )
+
+
+def regrade_resume_if_stalled(regrade: Regrade, now: Any = None) -> int:
+    """Queue again the unfinished results of a regrade that made no progress for
+    REGRADE_STALL_SECONDS (its messages lost: Redis restarted empty, the broker was down
+    when it started). Duplicates are harmless: a result is claimed by a conditional UPDATE.
+    Returns how many results were queued again."""
+    from dashboard.tasks import STALE_CLAIM_SECONDS, regrade_submission
+
+    now = now or timezone.now()
+    stall = timedelta(seconds=settings.REGRADE_STALL_SECONDS)
+    if regrade.status != Regrade.Status.RUNNING or regrade.created_at > now - stall:
+        return 0
+    last = regrade.results.aggregate(started=Max("started_at"), finished=Max("finished_at"))
+    if any(at is not None and at > now - stall for at in last.values()):
+        return 0
+    unfinished = regrade.results.filter(
+        Q(status=RegradeResult.Status.PENDING)
+        | Q(status=RegradeResult.Status.RUNNING,
+            started_at__lt=now - timedelta(seconds=STALE_CLAIM_SECONDS))
+    ).values_list("pk", flat=True)
+    queue = bulk_queue(regrade.version.spec.queue)
+    ids = list(unfinished)
+    for pk in ids:
+        _send(regrade_submission, pk, queue)
+    if ids:
+        log.warning("regrade %s made no progress for %s; queued %d results again",
+                    regrade.pk, stall, len(ids))
+    return len(ids)
 
 
 def regrade_result_finish(result: RegradeResult, verdict: dict[str, Any] | None, *,

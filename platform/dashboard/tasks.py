@@ -1,4 +1,5 @@
-"""Celery tasks of the dashboard: they run on the exercise's queue like submissions do."""
+"""Celery tasks of the dashboard: validations run on the exercise's queue like submissions
+do; regrades on its low-priority `-bulk` queue (services.bulk_queue)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from grading.spec import ExerciseSpec
 
 log = logging.getLogger(__name__)
 MAX_TRIES = 3
+STALE_CLAIM_SECONDS = 120  # a result running longer is presumed lost with its worker
 
 
 def execute(spec: ExerciseSpec, code: str, *, kind: str = "submit",
@@ -30,7 +32,8 @@ def execute(spec: ExerciseSpec, code: str, *, kind: str = "submit",
 def _claim_result(result_id: int) -> RegradeResult | None:
     now = timezone.now()
     claimable = Q(status=RegradeResult.Status.PENDING) | Q(
-        status=RegradeResult.Status.RUNNING, started_at__lt=now - timedelta(seconds=120)
+        status=RegradeResult.Status.RUNNING,
+        started_at__lt=now - timedelta(seconds=STALE_CLAIM_SECONDS),
     )
     taken = RegradeResult.objects.filter(claimable, pk=result_id).update(
         status=RegradeResult.Status.RUNNING, started_at=now, tries=F("tries") + 1
@@ -54,7 +57,7 @@ def regrade_submission(result_id: int) -> None:
             services.regrade_result_finish(result, None, error=type(exc).__name__)
         else:
             RegradeResult.objects.filter(pk=result.pk).update(status=RegradeResult.Status.PENDING)
-            regrade_submission.apply_async((result.pk,), queue=services.celery_queue(
+            regrade_submission.apply_async((result.pk,), queue=services.bulk_queue(
                 result.version.spec.queue), countdown=1)
         return
     services.regrade_result_finish(result, verdict)

@@ -297,8 +297,12 @@ def regrade_start(request: HttpRequest, course: Course, slug: str) -> HttpRespon
     exercise = _exercise(course, slug)
     username = request.POST.get("student", "").strip()
     student = _student(course, username) if username else None
-    regrade = services.regrade_start(course=course, exercise=exercise, by=request.user,
-                                     student=student)
+    try:
+        regrade = services.regrade_start(course=course, exercise=exercise, by=request.user,
+                                         student=student)
+    except services.RegradeBusy as busy:  # one regrade per exercise at a time
+        messages.error(request, str(busy))
+        return redirect(reverse("dashboard:exercise", args=[course.slug, exercise.slug]))
     return redirect(reverse("dashboard:regrade", args=[course.slug, regrade.pk]))
 
 

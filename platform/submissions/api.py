@@ -19,6 +19,7 @@ from courses.models import Exercise
 from submissions import workers
 from submissions.models import Submission
 from submissions.services import (
+    SubmissionRefused,
     done_key,
     rate_limited_message,
     submission_create,
@@ -89,7 +90,13 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
         )
         response["Retry-After"] = str(decision.retry_after)
         return response
-    sub = submission_create(user=request.user, exercise=exercise, code=code, kind=kind)
+    try:
+        sub = submission_create(user=request.user, exercise=exercise, code=code, kind=kind)
+    except SubmissionRefused as refused:  # one in flight per student, or budget used up
+        response = _error(429, refused.message, retry_after=refused.retry_after,
+                          reason=refused.reason)
+        response["Retry-After"] = str(refused.retry_after)
+        return response
     if wait and sub.status != Submission.Status.GRADED:
         sub = _wait_graded(sub, wait)
     url = reverse("api-submission", args=[sub.pk])

@@ -37,6 +37,10 @@ class Submission(models.Model):
     requeues = models.PositiveSmallIntegerField(default=0)  # times the sweeper re-published it
     queued_at = models.DateTimeField(null=True, blank=True)  # last (re)publication to the queue
     worker = models.CharField(max_length=200, blank=True, default="")  # who graded it
+    # Sandbox time charged to the student's budget when the run finished (docs/deploy.md,
+    # "Fairness"): wall time, and CPU time where the sandbox measured it.
+    sandbox_ms = models.PositiveIntegerField(default=0)
+    cpu_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -46,6 +50,9 @@ class Submission(models.Model):
         indexes = [
             models.Index(fields=["user", "exercise", "-created_at"]),
             models.Index(fields=["status", "created_at"]),
+            # The one-in-flight rule and the sandbox budget read a student's recent rows.
+            models.Index(fields=["user", "status"], name="submission_user_status"),
+            models.Index(fields=["user", "finished_at"], name="submission_user_finished"),
         ]
 
     def __str__(self) -> str:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
+import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -21,6 +25,19 @@ from submissions.models import Submission
 
 log = logging.getLogger(__name__)
 
+
+class SubmissionRefused(Exception):
+    """The student must wait before this submission can be queued (HTTP 429).
+
+    `reason` is "busy" (another of their submissions is being graded) or "budget" (their
+    sandbox time for the window is used up); `retry_after` is in whole seconds.
+    """
+
+    def __init__(self, message: str, *, retry_after: int, reason: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = max(1, int(retry_after))
+        self.reason = reason
 
 
 def running_deadline() -> timedelta:
@@ -110,7 +127,11 @@ def rate_limited_message(retry_after: int) -> str:
 def submission_create(
     *, user: Any, exercise: Exercise, code: str, kind: str = Submission.Kind.SUBMIT
 ) -> Submission:
-    """Store the submission, supersede the student's older queued one, queue it on commit."""
+    """Store the submission, supersede the student's older queued one, queue it on commit.
+
+    Raises SubmissionRefused when the student already has a submission running on this
+    queue, or has used up their sandbox time for the window (see `_admit`).
+    """
     version = exercise.current_version
     assert version is not None, f"exercise {exercise.slug} has no version; run sync_lessons"
     spec = version.spec
@@ -131,30 +152,175 @@ def submission_create(
         sub.save()
         return sub
     with transaction.atomic():
-        sub.save()
-        supersede_older(sub)
+        _admit(sub)
         transaction.on_commit(lambda: enqueue(sub))
     return sub
 
 
+# --- Fairness: one submission in flight per student and queue, and a sandbox budget -------
+
+
+def _admit(sub: Submission) -> None:
+    """Save `sub` as the student's only queued-or-running submission on its queue, or raise
+    SubmissionRefused (the caller's transaction then rolls everything here back).
+
+    - one running already: refused (429), so a student holds at most one sandbox per queue;
+    - one queued (not yet claimed): superseded, the newest wins, as before;
+    - sandbox time for the window used up: refused (429) until old runs leave the window.
+
+    Race-free: the student's user row is locked (SELECT … FOR UPDATE) so two submits of one
+    student are admitted one after the other; a worker may still claim the older queued row
+    between our check and our supersede (its claim is a conditional UPDATE, as ours is), so
+    after superseding we look again and refuse if anything else is still in flight.
+    """
+    now = timezone.now()
+    # Serialises this student's submits (a no-op on SQLite, where writers are serial anyway).
+    list(get_user_model().objects.select_for_update().filter(pk=sub.user_id).values_list("pk"))
+    running = _in_flight(sub.user_id, sub.queue).filter(status=Submission.Status.RUNNING)
+    busy = running.first()
+    if busy is not None:
+        raise _busy_refusal(busy, now)
+    over = budget_refusal(sub.user_id, now)
+    if over is not None:
+        raise over
+    sub.save()
+    supersede_older(sub)
+    busy = _in_flight(sub.user_id, sub.queue).exclude(pk=sub.pk).first()
+    if busy is not None:  # claimed between our check and our supersede
+        raise _busy_refusal(busy, now)
+
+
+def _in_flight(user_id: int, queue: str) -> Any:
+    return Submission.objects.filter(
+        user_id=user_id, queue=queue,
+        status__in=(Submission.Status.QUEUED, Submission.Status.RUNNING),
+    ).select_related("exercise", "version").order_by("pk")
+
+
+def _busy_refusal(busy: Submission, now: datetime) -> SubmissionRefused:
+    wall = _wall_limit(busy)
+    elapsed = (now - busy.started_at).total_seconds() if busy.started_at else 0.0
+    # Its run ends within its wall limit; past that the sweeper is taking it back.
+    retry_after = math.ceil(wall - elapsed) if elapsed < wall else 5
+    what = "submission" if busy.kind == Submission.Kind.SUBMIT else "run"
+    return SubmissionRefused(
+        f"Your {what} #{busy.pk} ({busy.exercise.slug}) is still being graded. The grader "
+        "takes one submission per student at a time: wait for its verdict, then send this "
+        f"one again (in about {_duration_text(retry_after)}).",
+        retry_after=retry_after, reason="busy",
+    )
+
+
+def _wall_limit(sub: Submission) -> float:
+    try:
+        wall = float((sub.version.spec.limits or {}).get("wall_seconds", DEFAULT_WALL_SECONDS))
+    except (TypeError, ValueError, AttributeError):
+        wall = DEFAULT_WALL_SECONDS
+    return wall if math.isfinite(wall) and wall > 0 else DEFAULT_WALL_SECONDS
+
+
+DEFAULT_WALL_SECONDS = 10.0  # sandbox.Limits.wall_seconds (not imported: web stays light)
+
+
+def _duration_text(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def budget_refusal(user_id: int, now: datetime | None = None) -> SubmissionRefused | None:
+    """SubmissionRefused if the student used up their sandbox wall or CPU time for the
+    window (SANDBOX_BUDGET_*), else None. Retry-After is exact: the moment enough of the
+    charged runs have left the sliding window to bring the total under the budget."""
+    now = now or timezone.now()
+    window = settings.SANDBOX_BUDGET_WINDOW_SECONDS
+    rows = list(
+        Submission.objects.filter(
+            user_id=user_id, finished_at__gt=now - timedelta(seconds=window)
+        ).filter(Q(sandbox_ms__gt=0) | Q(cpu_ms__gt=0))
+        .order_by("finished_at").values_list("finished_at", "sandbox_ms", "cpu_ms")
+    )
+    for index, budget, what in (
+        (1, settings.SANDBOX_BUDGET_WALL_SECONDS, "grader time"),
+        (2, settings.SANDBOX_BUDGET_CPU_SECONDS, "grader CPU time"),
+    ):
+        budget_ms = budget * 1000
+        used = sum(row[index] for row in rows)
+        if budget <= 0 or used < budget_ms:
+            continue
+        left, free_at = used, now + timedelta(seconds=window)
+        for row in rows:
+            left -= row[index]
+            if left < budget_ms:
+                free_at = row[0] + timedelta(seconds=window)
+                break
+        retry_after = max(1, math.ceil((free_at - now).total_seconds()))
+        return SubmissionRefused(
+            f"You have used {used / 1000:.0f} s of {what} in the last "
+            f"{_duration_text(window)}; each student may use {budget} s in that time, so "
+            "that nobody's runs keep the grader from the rest of the class. You can submit "
+            f"again in {_duration_text(retry_after)}.",
+            retry_after=retry_after, reason="budget",
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Charge:
+    """Sandbox time one finished submission costs its student (milliseconds)."""
+
+    wall_ms: int = 0
+    cpu_ms: int = 0
+
+
+MAX_CHARGE_MS = 2**31 - 1  # the columns' range
+
+
+def _plausible_ms(value: Any, upper: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) and 0 <= value <= upper else None
+
+
+def measured_charge(usage: Mapping[str, Any], worker_ms: float, cpus: int = 0) -> Charge:
+    """The charge for a run, from figures taken outside the run.
+
+    `usage` holds what the sandbox pool measured around the student's own runs (the warm
+    parent's clock and the child's rusage; not the run's result frame); `worker_ms` is this
+    worker's own clock around the whole grading, an upper bound nothing in the sandbox can
+    move. A figure that is missing or above its bound is replaced by the bound: a broken or
+    forged figure can only cost the student more, never less.
+    """
+    worker_ms = max(0.0, float(worker_ms))
+    wall = _plausible_ms(usage.get("wall_ms"), worker_ms)
+    wall = worker_ms if wall is None else wall
+    cpu_bound = worker_ms * max(1, cpus or (os.cpu_count() or 1))
+    cpu = _plausible_ms(usage.get("cpu_ms"), cpu_bound)
+    cpu = wall if cpu is None else cpu
+    return Charge(min(MAX_CHARGE_MS, round(wall)), min(MAX_CHARGE_MS, round(cpu)))
+
+
 def supersede_older(sub: Submission) -> int:
-    """At most one queued submission per student and exercise: the newest wins.
+    """At most one queued submission per student and queue: the newest wins.
 
     The older ones are finished (never silently dropped) with outcome `rejected` and a
-    message that names the newer submission; ones already running are left to finish.
+    message that names the newer submission; ones already running are left to finish
+    (`_admit` refuses a new submission while one runs).
     """
     text = (
-        f"Not graded: you sent a newer submission (#{sub.pk}) for this exercise before this "
-        "one reached the grader, so only the newer one is graded."
+        f"Not graded: you sent a newer submission (#{sub.pk}) before this one reached the "
+        "grader. Only one of your submissions waits in the queue at a time, so only the "
+        "newer one is graded."
     )
     verdict = verdict_without_run("rejected", text, sub.max_score)
     verdict["error"]["type"] = "superseded"
     verdict["superseded_by"] = sub.pk
     return (
         Submission.objects.filter(
-            user_id=sub.user_id, exercise_id=sub.exercise_id,
-            status=Submission.Status.QUEUED, pk__lt=sub.pk,
-        ).update(
+            user_id=sub.user_id, queue=sub.queue, status=Submission.Status.QUEUED,
+        ).exclude(pk=sub.pk).update(
             status=Submission.Status.GRADED, outcome="rejected", score=0.0, verdict=verdict,
             finished_at=timezone.now(),
         )
@@ -203,14 +369,19 @@ def _finish_fields(sub: Submission, verdict: dict[str, Any]) -> None:
     sub.finished_at = timezone.now()
 
 
-def submission_finish(sub: Submission, verdict: dict[str, Any]) -> bool:
-    """Store the verdict only if this claim (status running, same `tries`) still holds it."""
+def submission_finish(sub: Submission, verdict: dict[str, Any],
+                      charge: Charge | None = None) -> bool:
+    """Store the verdict only if this claim (status running, same `tries`) still holds it,
+    and charge the run's sandbox time to the student's budget in the same UPDATE."""
     _finish_fields(sub, verdict)
+    charge = charge or Charge()
+    sub.sandbox_ms, sub.cpu_ms = charge.wall_ms, charge.cpu_ms
     done = Submission.objects.filter(
         pk=sub.pk, status=Submission.Status.RUNNING, tries=sub.tries
     ).update(
         status=sub.status, outcome=sub.outcome, score=sub.score, max_score=sub.max_score,
-        verdict=sub.verdict, finished_at=sub.finished_at,
+        verdict=sub.verdict, finished_at=sub.finished_at, sandbox_ms=sub.sandbox_ms,
+        cpu_ms=sub.cpu_ms,
     )
     if done == 1:
         notify_done(sub.pk)

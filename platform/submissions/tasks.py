@@ -41,8 +41,10 @@ def grade_submission(self, submission_id: int) -> None:
     # and must not load torch (tens of MB, and a slower garbage collector for every request).
     from submissions.runner import execute
 
+    usage: dict[str, float] = {}
+    started = time.monotonic()
     try:
-        verdict = execute(sub.version.spec, sub.code, kind=sub.kind)
+        verdict = execute(sub.version.spec, sub.code, kind=sub.kind, usage=usage)
     except Exception as exc:
         log.exception("grading submission %s failed (try %s)", sub.pk, sub.tries)
         reason = type(exc).__name__
@@ -51,7 +53,10 @@ def grade_submission(self, submission_id: int) -> None:
         else:
             _store(lambda: services.submission_requeue(sub), sub.pk)
         return
-    _store(lambda: services.submission_finish(sub, verdict), sub.pk)
+    # Charged to the student's sandbox budget only once a verdict is stored (a platform
+    # failure above costs them nothing).
+    charge = services.measured_charge(usage, (time.monotonic() - started) * 1000)
+    _store(lambda: services.submission_finish(sub, verdict, charge), sub.pk)
 
 
 def _store(write: Any, submission_id: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from django.urls import reverse
 
 from courses.services import exercise_publish
@@ -163,3 +164,150 @@ def test_regrade_task_retries_then_fails(seeded, eager_celery, monkeypatch,
     assert (regrade.failed, regrade.status) == (1, "done")
     # A failed regrade leaves the student's grade as it was.
     assert _grades(seeded.course, "tensor-broadcast")["carol"].score == 0.0
+
+
+# --- Fairness (issue #11): one regrade per exercise, on the low-priority queue ------------
+
+
+def _published(monkeypatch):
+    """Record regrade tasks published (queue per result id) instead of sending them."""
+    import dashboard.tasks
+
+    sent: list[tuple[int, str]] = []
+
+    def apply_async(args, queue=None, **kwargs):
+        sent.append((args[0], queue))
+
+    monkeypatch.setattr(dashboard.tasks.regrade_submission, "apply_async", apply_async)
+    return sent
+
+
+def test_regrade_work_goes_to_the_bulk_queue(seeded, monkeypatch,
+                                             django_capture_on_commit_callbacks):
+    sent = _published(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        regrade = services.regrade_start(course=seeded.course, exercise=seeded.broadcast,
+                                         by=seeded.teacher)
+    assert sorted(pk for pk, _ in sent) == sorted(regrade.results.values_list("pk", flat=True))
+    assert {queue for _, queue in sent} == {"cpu-bulk"}
+
+
+def test_a_gpu_exercise_regrades_on_gpu_bulk(seeded, monkeypatch,
+                                             django_capture_on_commit_callbacks):
+    exercise_publish(exercise=seeded.cat, spec=replace(seeded.cat.spec, queue="gpu"))
+    seeded.cat.refresh_from_db()
+    sent = _published(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.regrade_start(course=seeded.course, exercise=seeded.cat, by=seeded.teacher)
+    assert sent and {queue for _, queue in sent} == {"gpu-bulk"}
+
+
+def test_a_retried_regrade_stays_on_the_bulk_queue(seeded, monkeypatch):
+    import dashboard.tasks
+
+    regrade = services.regrade_start(course=seeded.course, exercise=seeded.broadcast,
+                                     by=seeded.teacher, student=seeded.carol)
+    result = regrade.results.get()
+
+    def broken(spec, code, *, kind="submit", author=False):
+        raise RuntimeError("sandbox down")
+
+    monkeypatch.setattr(dashboard.tasks, "execute", broken)
+    sent = _published(monkeypatch)
+    dashboard.tasks.regrade_submission.run(result.pk)
+    assert sent == [(result.pk, "cpu-bulk")]
+    result.refresh_from_db()
+    assert result.status == "pending" and result.tries == 1
+
+
+def test_one_regrade_per_exercise_at_a_time(seeded, monkeypatch,
+                                            django_capture_on_commit_callbacks):
+    sent = _published(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.regrade_start(course=seeded.course, exercise=seeded.broadcast,
+                                       by=seeded.teacher)
+    assert first.status == "running" and len(sent) == 5
+    start = {"exercise": seeded.broadcast, "by": seeded.teacher}
+
+    # What the running one already does: the request gets it back, and nothing new runs.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.regrade_start(course=seeded.course, **start).pk == first.pk
+        assert services.regrade_start(course=seeded.course, student=seeded.carol,
+                                      **start).pk == first.pk
+    assert Regrade.objects.count() == 1 and len(sent) == 5
+
+    # Another course sharing the exercise: refused, without details of this course's job.
+    with pytest.raises(services.RegradeBusy, match="for another course is running"):
+        services.regrade_start(course=seeded.other, **start)
+    # A newer version than the running regrade's: refused until it has finished.
+    _publish_v2(seeded.broadcast, "c = b")
+    with pytest.raises(services.RegradeBusy,
+                       match=rf"Regrade #{first.pk} of tensor-broadcast \(version 1, 0 of 5"):
+        services.regrade_start(course=seeded.course, **start)
+    # Other exercises are not held up.
+    other = services.regrade_start(course=seeded.course, exercise=seeded.cat,
+                                   by=seeded.teacher)
+    assert other.pk != first.pk
+    assert Regrade.objects.filter(status="running").count() == 2
+
+    # Once it has finished, the next regrade of the exercise starts.
+    Regrade.objects.filter(pk=first.pk).update(status="done")
+    second = services.regrade_start(course=seeded.course, **start)
+    assert second.pk not in (first.pk, other.pk) and second.version.number == 2
+
+
+def test_a_running_regrade_of_one_student_refuses_a_regrade_of_all(seeded, monkeypatch):
+    _published(monkeypatch)
+    one = services.regrade_start(course=seeded.course, exercise=seeded.broadcast,
+                                 by=seeded.teacher, student=seeded.carol)
+    with pytest.raises(services.RegradeBusy, match="run one at a time"):
+        services.regrade_start(course=seeded.course, exercise=seeded.broadcast,
+                               by=seeded.teacher)
+    with pytest.raises(services.RegradeBusy):
+        services.regrade_start(course=seeded.course, exercise=seeded.broadcast,
+                               by=seeded.teacher, student=seeded.alice)
+    assert list(Regrade.objects.values_list("pk", flat=True)) == [one.pk]
+
+
+def test_the_regrade_button_says_why_it_was_refused(client, seeded, monkeypatch):
+    _published(monkeypatch)
+    services.regrade_start(course=seeded.course, exercise=seeded.broadcast,
+                           by=seeded.teacher, student=seeded.carol)
+    client.force_login(seeded.teacher)
+    url = reverse("dashboard:regrade-start", args=["pytorch", "tensor-broadcast"])
+    response = client.post(url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse(
+        "dashboard:exercise", args=["pytorch", "tensor-broadcast"])
+    assert "regrades of one exercise run one at a time" in response.content.decode()
+    assert Regrade.objects.count() == 1
+
+
+def test_a_stalled_regrade_is_sent_again_rather_than_blocking(
+        seeded, monkeypatch, settings, django_capture_on_commit_callbacks):
+    """Its messages lost (Redis restarted empty): the next request re-queues what is left."""
+    from django.utils import timezone
+
+    sent = _published(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.regrade_start(course=seeded.course, exercise=seeded.broadcast,
+                                       by=seeded.teacher)
+    results = list(first.results.order_by("pk"))
+    long_ago = timezone.now() - timedelta(seconds=settings.REGRADE_STALL_SECONDS + 60)
+    Regrade.objects.filter(pk=first.pk).update(created_at=long_ago)
+    RegradeResult.objects.filter(pk=results[0].pk).update(
+        status="done", started_at=long_ago, finished_at=long_ago)
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = services.regrade_start(course=seeded.course, exercise=seeded.broadcast,
+                                       by=seeded.teacher)
+    assert again.pk == first.pk
+    assert sorted(pk for pk, _ in sent) == [r.pk for r in results[1:]]
+    assert {queue for _, queue in sent} == {"cpu-bulk"}
+    # Progress within the stall time: nothing is sent twice.
+    RegradeResult.objects.filter(pk=results[1].pk).update(started_at=timezone.now(),
+                                                          status="running")
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.regrade_start(course=seeded.course, exercise=seeded.broadcast,
+                               by=seeded.teacher)
+    assert sent == []

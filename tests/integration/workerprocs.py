@@ -29,6 +29,12 @@ def flush_redis() -> None:
     redis_client().flushdb()
 
 
+def consumed(queue: str) -> str:
+    """What a worker for `queue` consumes, as scripts/run.sh starts it: its own queue first,
+    then the regrades on `<queue>-bulk`."""
+    return f"{queue},{queue}-bulk" if queue in ("cpu", "gpu") else queue
+
+
 def start_worker(queue: str, name: str, log: Path, extra_env: dict[str, str] | None = None):
     env = {
         **os.environ,
@@ -38,9 +44,9 @@ def start_worker(queue: str, name: str, log: Path, extra_env: dict[str, str] | N
         **(extra_env or {}),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-n", name,
-         "--pool", "threads", "--concurrency", "1", "--loglevel", "INFO", "--without-gossip",
-         "--without-mingle", "--without-heartbeat"],
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", consumed(queue),
+         "-n", name, "--pool", "threads", "--concurrency", "1", "--loglevel", "INFO",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=ROOT / "platform", env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )
 
