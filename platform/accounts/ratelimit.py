@@ -1,8 +1,10 @@
-"""Fixed-window counters in Redis, shared by every web process (login and submission limits).
+"""Counters in Redis, shared by every web process: fixed-window rate limits (logins,
+submissions) and concurrency slots (open long polls).
 
 Redis rather than Django's cache: the default cache is per process, and several gunicorn
-processes on several hosts must see the same counts. When Redis is down the limiter fails
-open (logs, allows): refusing every login or submission would be worse than no limit.
+processes on several hosts must see the same counts. When Redis is down the rate limiter
+fails open (logs, allows): refusing every login or submission would be worse than no limit.
+A slot fails closed instead: without one the caller just does not wait, which costs nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import secrets
+import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -91,3 +96,74 @@ def peek(scope: str, ident: str, rate: Rate) -> Decision:
 def reset(scope: str, ident: str, rate: Rate) -> None:
     with contextlib.suppress(redis.RedisError):
         _client().delete(_key(scope, ident, rate))
+
+
+# DECR only a live key: DECR on an expired one would create a key with no time to live.
+_UNDO = """
+if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
+def undo(scope: str, ident: str, rate: Rate) -> None:
+    """Take back one event counted by `hit` (an attempt that turned out to be legitimate)."""
+    with contextlib.suppress(redis.RedisError):
+        _client().eval(_UNDO, 1, _key(scope, ident, rate))
+
+
+def normalize_username(username: str) -> str:
+    """The form a username is limited under: NFKC, case-folded, trimmed.
+
+    Django's login form NFKC-normalises the username before it looks it up, so 'ｓtudent'
+    (fullwidth) and '𝐬tudent' (mathematical bold) log in as 'student': they must share its
+    counter, or each spelling would get a fresh allowance of guesses.
+    """
+    return unicodedata.normalize("NFKC", username).casefold().strip()
+
+
+# --- Concurrency slots --------------------------------------------------------------------
+
+_SLOT_PREFIX = "pdl:slot:"
+# A sorted set per holder: member = one slot, score = when it expires (Redis clock). Expired
+# slots are dropped before counting, so a request killed before it released its slot
+# (crash, OOM kill, timeout) frees it after `ttl` instead of leaking it forever.
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+local keep = math.ceil(tonumber(ARGV[2])) + 1
+if redis.call('TTL', KEYS[1]) < keep then
+  redis.call('EXPIRE', KEYS[1], keep)
+end
+return 1
+"""
+
+
+def slot_key(scope: str, ident: str) -> str:
+    digest = hashlib.sha256(ident.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    return f"{_SLOT_PREFIX}{scope}:{digest}"
+
+
+@contextlib.contextmanager
+def slot(scope: str, ident: str, limit: int, ttl: float) -> Iterator[bool]:
+    """Hold one of `limit` concurrent slots of (scope, ident) for the block; yield whether
+    one was free. Each slot frees itself after `ttl` seconds at the latest."""
+    key = slot_key(scope, ident)
+    token = secrets.token_hex(8)
+    try:
+        held = bool(_client().eval(_ACQUIRE, 1, key, int(limit), float(ttl), token))
+    except redis.RedisError as exc:
+        log.warning("slot counter unavailable (%s): no slot", exc)
+        held = False
+    try:
+        yield held
+    finally:
+        if held:
+            with contextlib.suppress(redis.RedisError):
+                _client().zrem(key, token)

@@ -194,8 +194,12 @@ SANDBOX_BUDGET_CPU_SECONDS = env_int("SANDBOX_BUDGET_CPU_SECONDS", 120)
 # messages: the next regrade request of the exercise sends its remaining work again.
 REGRADE_STALL_SECONDS = env_int("REGRADE_STALL_SECONDS", 600)
 # Failed logins per username, and per client address, per window: "COUNT/SECONDS".
+# The username limit does the work; the address limit is high enough for a whole class
+# behind one NAT typing passwords wrong on day one.
 LOGIN_RATE_LIMIT_USER = env_str("LOGIN_RATE_LIMIT_USER", "5/300")
-LOGIN_RATE_LIMIT_IP = env_str("LOGIN_RATE_LIMIT_IP", "30/300")
+LOGIN_RATE_LIMIT_IP = env_str("LOGIN_RATE_LIMIT_IP", "300/300")
+# Open `?wait=` long polls per user (each holds a web thread); beyond it: answer at once.
+LONG_POLL_MAX_PER_USER = env_int("LONG_POLL_MAX_PER_USER", 4)
 
 LOGGING = {
     "version": 1,

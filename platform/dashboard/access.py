@@ -3,6 +3,11 @@
 Every dashboard view is wrapped by `course_view`, which resolves the course from the URL,
 decides the user's role and answers anonymous users (login page, or JSON 401 for the API)
 and everybody else without the role (403) before the view runs.
+
+One rule covers every read of another user's work, in the dashboard and in the submissions
+API alike: staff of a course see `course_submissions(course)`, the attempts of *that
+course's students* at *that course's exercises*. A lesson shared by two courses therefore
+shows each course's staff only their own students (`may_read_submission`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from django.utils.cache import patch_cache_control
 from accounts.models import INSTRUCTORS, STUDENTS
 from courses.models import Exercise, Lesson
 from dashboard.models import DEFAULT_COURSE_SLUG, Course, Membership
+from submissions.models import Submission
 
 INSTRUCTOR = Membership.Role.INSTRUCTOR
 TA = Membership.Role.TA
@@ -91,10 +97,12 @@ def course_students(course: Course):
     explicit = Q(course_memberships__course=course, course_memberships__role=STUDENT)
     if course.is_default:
         staff_ids = Membership.objects.filter(course=course, role__in=STAFF).values("user_id")
+        # Explicit memberships decide: someone enrolled in another course (and not in this
+        # one) is not counted here by group or by having worked on a shared lesson.
         others = Membership.objects.exclude(course=course).values("user_id")
-        implicit = (Q(groups__name=STUDENTS) & ~Q(pk__in=others)) | Q(
-            submissions__exercise__lesson__in=course_lessons(course)
-        )
+        implicit = (
+            Q(groups__name=STUDENTS) | Q(submissions__exercise__lesson__in=course_lessons(course))
+        ) & ~Q(pk__in=others)
         users = (
             User.objects.filter(explicit | implicit)
             .exclude(pk__in=staff_ids)
@@ -104,6 +112,41 @@ def course_students(course: Course):
     else:
         users = User.objects.filter(explicit)
     return users.distinct().order_by("username")
+
+
+def course_submissions(course: Course) -> QuerySet[Submission]:
+    """What the course's staff may read: its students' attempts at its exercises.
+
+    Filtering by exercise alone is not enough: a lesson can belong to two courses.
+    """
+    return Submission.objects.filter(
+        exercise__in=course_exercises(course).order_by().values("pk"),
+        user__in=course_students(course).order_by().values("pk"),
+    )
+
+
+def staffed_courses(user: Any) -> list[Course]:
+    """The courses where `user` is an instructor or a TA (role_of decides)."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    default_course()  # role_of's group rule needs the row to exist
+    candidates = Course.objects.all()
+    if not user.is_superuser:
+        candidates = candidates.filter(
+            Q(members__user=user, members__role__in=STAFF) | Q(is_default=True)
+        ).distinct()
+    return [c for c in candidates if role_of(user, c) in STAFF]
+
+
+def may_read_submission(user: Any, sub: Submission) -> bool:
+    """The owner, or staff of a course that holds both the student and the exercise."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if sub.user_id == user.pk:
+        return True
+    return any(
+        course_submissions(course).filter(pk=sub.pk).exists() for course in staffed_courses(user)
+    )
 
 
 def _deny(request: HttpRequest, api: bool, status: int, message: str) -> HttpResponse:

@@ -3,6 +3,11 @@
 A submission's *effective* result is its latest finished regrade result if it has one,
 else the result the student got. A student's grade on an exercise is their override if
 one is set, else the best effective score over their graded submissions.
+
+Lists never load whole verdicts (or code): a verdict can be large, and a page listing
+hundreds of them must not pull them all into the web process. What a list needs of a
+verdict, its diagnostic codes, the database extracts (`verdict_codes`); only a detail page
+loads one verdict.
 """
 
 from __future__ import annotations
@@ -14,13 +19,66 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db.models import Count, Expression, F, Func, JSONField, Max, QuerySet
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from courses.models import Exercise, pick_language
-from dashboard.access import course_exercises, course_lessons, course_students
+from dashboard.access import (
+    course_exercises,
+    course_lessons,
+    course_students,
+    course_submissions,
+)
 from dashboard.models import Course, Override, Regrade, RegradeResult
 from submissions.models import Submission
+
+# --------------------------------------------------------------------------- verdict codes
+
+MAX_CODES = 50  # diagnostic codes kept per verdict in a list row
+MAX_CODE_LENGTH = 80
+
+
+class FailedCheckCodes(Func):
+    """The `diagnostic` of every failed check in a verdict, as a JSON array, computed in
+    the database so that the verdict itself never leaves it (SQLite and PostgreSQL)."""
+
+    output_field = JSONField()
+
+    def __init__(self, verdict: Expression | str, **extra: Any) -> None:
+        super().__init__(F(verdict) if isinstance(verdict, str) else verdict, **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        v, params = compiler.compile(self.source_expressions[0])
+        # Paths into the verdict itself (c.fullkey), not json_extract(c.value): a check
+        # that is not an object must give NULL, not a "malformed JSON" error.
+        sql = (
+            f"(SELECT json_group_array(json_extract({v}, c.fullkey || '.diagnostic')) "
+            f"FROM json_each({v}, '$.checks') AS c "
+            f"WHERE json_type({v}, c.fullkey || '.diagnostic') = 'text' "
+            f"AND NOT COALESCE(json_extract({v}, c.fullkey || '.passed'), 0))"
+        )
+        return sql, [*params, *params, *params, *params]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any
+                      ) -> tuple[str, list[Any]]:
+        v, params = compiler.compile(self.source_expressions[0])
+        path = ('$.checks[*] ? (!(exists(@.passed ? (@ == true)))).diagnostic '
+                '? (@.type() == "string")')
+        return f"COALESCE(jsonb_path_query_array({v}, '{path}'), '[]'::jsonb)", params
+
+
+def with_codes(qs: QuerySet[Any]) -> QuerySet[Any]:
+    """Annotate `check_codes` and `error_code` from the row's verdict (never loading it)."""
+    return qs.annotate(check_codes=FailedCheckCodes("verdict"),
+                       error_code=KT("verdict__error__diagnostic"))
+
+
+def codes_of(check_codes: Any, error_code: Any) -> list[str]:
+    """The list `diagnostics_of` gives, from the annotations of `with_codes`."""
+    codes = [c for c in (check_codes if isinstance(check_codes, list) else [])]
+    codes.append(error_code)
+    return [c[:MAX_CODE_LENGTH] for c in codes if isinstance(c, str) and c][:MAX_CODES]
 
 
 @dataclass
@@ -32,44 +90,56 @@ class Effective:
     outcome: str
     score: float | None
     max_score: float
-    verdict: dict[str, Any] | None
+    codes: list[str] | None  # diagnostic codes, when asked for
     regraded: bool = False
 
 
-def latest_regrades(submission_ids: list[int] | None = None) -> dict[int, RegradeResult]:
-    """The latest finished regrade result per submission id."""
-    rows = RegradeResult.objects.filter(status=RegradeResult.Status.DONE).order_by(
-        "submission_id", "finished_at", "id"
+def latest_regrades(
+    submission_ids: list[int] | None = None, *, with_codes_: bool = False
+) -> dict[int, RegradeResult]:
+    """The latest finished regrade result per submission id, without its verdict (a row's
+    `.verdict` is then read on access, one query: fine for one, not for a list).
+    With `with_codes_`, each row has `check_codes` and `error_code` (see `codes_of`)."""
+    rows = (
+        RegradeResult.objects.filter(status=RegradeResult.Status.DONE)
+        .defer("verdict").order_by("submission_id", "finished_at", "id")
     )
     if submission_ids is not None:
         rows = rows.filter(submission_id__in=submission_ids)
+    if with_codes_:
+        rows = with_codes(rows)
     return {r.submission_id: r for r in rows}
 
 
 def effective_results(
-    exercises: list[Exercise], user_ids: list[int] | None = None, *, with_verdict: bool = False
+    exercises: list[Exercise], user_ids: list[int] | None = None, *, with_codes_: bool = False
 ) -> list[Effective]:
-    """Graded Submit attempts on these exercises, oldest first, regrades applied."""
+    """Graded Submit attempts on these exercises, oldest first, regrades applied.
+
+    With `with_codes_`, each result carries its diagnostic codes (extracted by the database).
+    """
     qs = Submission.objects.filter(
         exercise__in=exercises, kind=Submission.Kind.SUBMIT, status=Submission.Status.GRADED
     ).order_by("created_at", "id")
     if user_ids is not None:
         qs = qs.filter(user_id__in=user_ids)
     columns = ["id", "user_id", "exercise_id", "created_at", "outcome", "score", "max_score"]
-    if with_verdict:
-        columns.append("verdict")
+    if with_codes_:
+        qs = with_codes(qs)
+        columns += ["check_codes", "error_code"]
     rows = list(qs.values(*columns))
-    regrades = latest_regrades([r["id"] for r in rows])
+    regrades = latest_regrades([r["id"] for r in rows], with_codes_=with_codes_)
     out = []
     for r in rows:
         rg = regrades.get(r["id"])
         if rg is not None:
+            codes = codes_of(rg.check_codes, rg.error_code) if with_codes_ else None
             out.append(Effective(r["id"], r["user_id"], r["exercise_id"], r["created_at"],
-                                 rg.outcome, rg.score, rg.max_score,
-                                 rg.verdict if with_verdict else None, regraded=True))
+                                 rg.outcome, rg.score, rg.max_score, codes, regraded=True))
         else:
+            codes = codes_of(r["check_codes"], r["error_code"]) if with_codes_ else None
             out.append(Effective(r["id"], r["user_id"], r["exercise_id"], r["created_at"],
-                                 r["outcome"], r["score"], r["max_score"], r.get("verdict")))
+                                 r["outcome"], r["score"], r["max_score"], codes))
     return out
 
 
@@ -244,18 +314,21 @@ def gradebook_table(book: Gradebook) -> tuple[list[str], list[list[Any]]]:
 
 def diagnostics_of(verdict: dict[str, Any] | None) -> list[str]:
     """Diagnostic codes in a verdict: failed checks, then the error."""
-    if not verdict:
+    if not isinstance(verdict, dict):
         return []
-    codes = [c.get("diagnostic") for c in verdict.get("checks") or [] if not c.get("passed")]
+    checks = verdict.get("checks")
+    codes = [c.get("diagnostic") for c in checks if isinstance(c, dict) and not c.get("passed")
+             ] if isinstance(checks, list) else []
     error = verdict.get("error")
     if isinstance(error, dict):
         codes.append(error.get("diagnostic"))
-    return [c for c in codes if c]
+    # Same rules as codes_of (what lists show), so a list and its detail page agree.
+    return [c[:MAX_CODE_LENGTH] for c in codes if isinstance(c, str) and c][:MAX_CODES]
 
 
 def exercise_stats(course: Course, exercise: Exercise) -> dict[str, Any]:
     students = list(course_students(course).values_list("pk", flat=True))
-    rows = effective_results([exercise], students, with_verdict=True)
+    rows = effective_results([exercise], students, with_codes_=True)
     by_user: dict[int, list[Effective]] = defaultdict(list)
     for r in rows:
         by_user[r.user_id].append(r)
@@ -274,7 +347,7 @@ def exercise_stats(course: Course, exercise: Exercise) -> dict[str, Any]:
         seen: set[str] = set()
         for r in attempts:
             outcomes[r.outcome] += 1
-            codes = set(diagnostics_of(r.verdict))
+            codes = set(r.codes or ())
             hits_subs.update(codes)
             seen |= codes
         hits.update(seen)
@@ -335,7 +408,7 @@ def submission_diff(sub: Submission) -> tuple[Submission | None, list[tuple[str,
         Submission.objects.filter(
             user_id=sub.user_id, exercise_id=sub.exercise_id, kind=sub.kind,
             created_at__lt=sub.created_at,
-        ).order_by("-created_at", "-id").first()
+        ).defer("verdict").order_by("-created_at", "-id").first()
     )
     if prev is None:
         return None, []
@@ -358,14 +431,25 @@ def submission_diff(sub: Submission) -> tuple[Submission | None, list[tuple[str,
     return prev, lines
 
 
+# What a list row of submissions shows (browse_submissions, regrade results).
+LIST_COLUMNS = (
+    "id", "created_at", "kind", "status", "outcome", "score", "max_score",
+    "user__id", "user__username", "exercise__id", "exercise__slug",
+    "version__id", "version__number",
+)
+
+
 def browse_submissions(
     course: Course, *, student: str = "", exercise: str = "", outcome: str = "",
     diagnostic: str = "", kind: str = "submit", limit: int = 500,
 ) -> list[dict[str, Any]]:
-    exercises = list(course_exercises(course))
-    qs = (
-        Submission.objects.filter(exercise__in=exercises)
-        .select_related("user", "exercise", "version").order_by("-created_at", "-id")
+    # The course's students only (a shared lesson has other courses' students too), and
+    # the columns the list shows: no code, no verdict (see the module docstring).
+    qs = with_codes(
+        course_submissions(course)
+        .select_related("user", "exercise", "version")
+        .only(*LIST_COLUMNS)
+        .order_by("-created_at", "-id")
     )
     if kind in Submission.Kind.values:
         qs = qs.filter(kind=kind)
@@ -374,13 +458,13 @@ def browse_submissions(
     if exercise:
         qs = qs.filter(exercise__slug=exercise)
     rows = list(qs[: limit * 4 if (outcome or diagnostic) else limit])
-    regrades = latest_regrades([s.pk for s in rows])
+    regrades = latest_regrades([s.pk for s in rows], with_codes_=True)
     out = []
     for s in rows:
         rg = regrades.get(s.pk)
         eff_outcome = rg.outcome if rg else s.outcome
-        verdict = rg.verdict if rg else s.verdict
-        codes = diagnostics_of(verdict)
+        codes = codes_of(*((rg.check_codes, rg.error_code) if rg else
+                           (s.check_codes, s.error_code)))
         if outcome and eff_outcome != outcome:
             continue
         if diagnostic and diagnostic not in codes:
@@ -458,3 +542,14 @@ def lessons_overview(course: Course, lang: str) -> list[dict[str, Any]]:
         out.append({"lesson": lesson, "title": pick_language(lesson.title, lang),
                     "exercises": exercises, "new_drafts": new})
     return out
+
+
+def regrade_result_rows(regrade: Regrade, limit: int = 200) -> QuerySet[RegradeResult]:
+    """A regrade's finished results for its page: no verdicts, no code."""
+    return (
+        regrade.results.exclude(status__in=["pending", "running"])
+        .select_related("submission__user")
+        .only("id", "status", "outcome", "score", "previous_outcome", "previous_score",
+              "submission__id", "submission__user__id", "submission__user__username")
+        [:limit]
+    )

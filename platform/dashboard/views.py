@@ -25,6 +25,7 @@ from dashboard.access import (
     course_exercises,
     course_lessons,
     course_students,
+    course_submissions,
     course_view,
 )
 from dashboard.models import Course, ExerciseDraft, Override, Regrade, Validation
@@ -239,17 +240,18 @@ def submissions(request: HttpRequest, course: Course) -> HttpResponse:
 @require_GET
 @course_view()
 def submission_detail(request: HttpRequest, course: Course, pk: int) -> HttpResponse:
+    # This course's students only: a lesson shared with another course has theirs too.
     sub = get_object_or_404(
-        Submission.objects.select_related("user", "exercise", "version"),
-        pk=pk, exercise__in=course_exercises(course),
+        course_submissions(course).select_related("user", "exercise", "version"), pk=pk
     )
     previous, diff = selectors.submission_diff(sub)
     later = (Submission.objects.filter(user=sub.user, exercise=sub.exercise, kind=sub.kind,
                                        created_at__gt=sub.created_at)
-             .order_by("created_at", "id").first())
+             .only("id").order_by("created_at", "id").first())
     return render(request, "dashboard/submission.html", _ctx(
         request, course, sub=sub, previous=previous, next=later, diff=diff,
-        regrades=sub.regrade_results.select_related("version", "regrade").order_by("-id"),
+        regrades=sub.regrade_results.select_related("version", "regrade").defer("verdict")
+        .order_by("-id"),
         latest=selectors.latest_regrades([sub.pk]).get(sub.pk),
         diagnostics=selectors.diagnostics_of(sub.verdict),
     ))
@@ -318,8 +320,7 @@ def regrade_detail(request: HttpRequest, course: Course, pk: int) -> HttpRespons
     return render(request, "dashboard/regrade.html", _ctx(
         request, course, regrade=regrade,
         changes=services.regrade_changes(regrade) if regrade.finished else [],
-        results=regrade.results.select_related("submission__user").exclude(
-            status__in=["pending", "running"])[:200],
+        results=selectors.regrade_result_rows(regrade),
     ))
 
 

@@ -9,13 +9,15 @@ from functools import wraps
 from typing import Any
 
 import redis
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import is_instructor
+from accounts import ratelimit
 from courses.models import Exercise
+from dashboard.access import may_read_submission
 from submissions import workers
 from submissions.models import Submission
 from submissions.services import (
@@ -27,6 +29,8 @@ from submissions.services import (
 )
 
 MAX_WAIT_SECONDS = 25.0
+# A long poll's slot frees itself this long after its wait at the latest (see ratelimit.slot).
+WAIT_SLOT_MARGIN_SECONDS = 10.0
 
 
 def _error(status: int, message: str, **extra: Any) -> JsonResponse:
@@ -98,7 +102,7 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
         response["Retry-After"] = str(refused.retry_after)
         return response
     if wait and sub.status != Submission.Status.GRADED:
-        sub = _wait_graded(sub, wait)
+        sub = _wait_graded_capped(request, sub, wait)
     url = reverse("api-submission", args=[sub.pk])
     return JsonResponse({**sub.to_json(), "url": url}, status=202, headers={"Location": url})
 
@@ -107,7 +111,8 @@ def _visible_submission(request: HttpRequest, pk: int) -> Submission | None:
     sub = Submission.objects.select_related("exercise", "version").filter(pk=pk).first()
     if sub is None:
         return None
-    if sub.user_id != request.user.pk and not is_instructor(request.user):
+    # Course-scoped, as in the dashboard: staff of another course get nothing here.
+    if not may_read_submission(request.user, sub):
         return None  # same answer as "does not exist": ids reveal nothing
     return sub
 
@@ -123,8 +128,23 @@ def submission_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     if wait is None:
         return _error(400, "wait must be a number of seconds.")
     if wait and sub.status != Submission.Status.GRADED:
-        sub = _wait_graded(sub, wait)
+        sub = _wait_graded_capped(request, sub, wait)
     return JsonResponse(sub.to_json())
+
+
+def _wait_graded_capped(request: HttpRequest, sub: Submission, wait: float) -> Submission:
+    """`_wait_graded`, if the user has fewer than LONG_POLL_MAX_PER_USER waits open.
+
+    Each open wait holds a web worker thread: beyond the cap (many tabs, a script) the
+    answer is the current status at once, and the client polls again.
+    """
+    with ratelimit.slot(
+        "long-poll", str(request.user.pk), settings.LONG_POLL_MAX_PER_USER,
+        wait + WAIT_SLOT_MARGIN_SECONDS,
+    ) as held:
+        if not held:
+            return sub
+        return _wait_graded(sub, wait)
 
 
 def _wait_graded(sub: Submission, wait: float) -> Submission:

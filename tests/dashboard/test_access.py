@@ -160,3 +160,108 @@ def test_index_sends_staff_to_their_course(client, seeded):
     response = client.get(url)  # staff of two courses: a list
     assert response.status_code == 200
     assert b"/dashboard/other/" in response.content and b"/dashboard/pytorch/" in response.content
+
+
+# --- The submissions API follows the same course-scoped rule --------------------------------
+
+API_URLS = ["/api/submissions/{pk}", "/api/submissions/{pk}?wait=0.1"]
+
+
+@pytest.mark.parametrize("template", API_URLS)
+def test_submission_api_access(client, seeded, template):
+    """Owner and this course's staff read a submission; everyone else gets the same 404 as
+    for an id that does not exist."""
+    from accounts.models import ApiToken
+
+    sub = seeded.subs["a1"]
+    url = template.format(pk=sub.pk)
+    missing = template.format(pk=999_999)
+    response = client.get(url)
+    assert response.status_code == 401 and "error" in response.json()
+    for user, allowed in ((seeded.alice, True), (seeded.teacher, True), (seeded.ta, True),
+                          (seeded.bob, False), (seeded.outsider, False)):
+        client.force_login(user)
+        response = client.get(url)
+        if allowed:
+            assert response.status_code == 200, user
+            assert response.json()["id"] == sub.pk
+        else:
+            assert response.status_code == 404, user
+            # ids reveal nothing: the answer for an id that does not exist.
+            assert (response.json()["error"].replace(str(sub.pk), "N")
+                    == client.get(missing).json()["error"].replace("999999", "N"))
+            assert "c = a * 2" not in response.content.decode()
+    # The same through a token.
+    client.logout()
+    token = ApiToken.objects.issue(seeded.outsider)
+    assert client.get(url, HTTP_AUTHORIZATION=f"Token {token}").status_code == 404
+
+
+def test_submission_list_api_shows_only_the_callers_own(client, seeded):
+    for user in (seeded.teacher, seeded.outsider, seeded.bob):
+        client.force_login(user)
+        listed = client.get("/api/exercises/tensor-broadcast/submissions").json()["submissions"]
+        assert all(s["id"] not in {seeded.subs[k].pk for k in ("a1", "a2", "a3")}
+                   for s in listed), user
+
+
+@pytest.fixture
+def shared(seeded):
+    """The tensors lesson shared with course "other", which has its own student dave."""
+    from tests.dashboard.conftest import make_sub, make_user
+
+    from accounts.models import STUDENTS
+    from dashboard.models import Membership
+
+    seeded.other.lessons.add(seeded.broadcast.lesson)
+    dave = make_user("dave", STUDENTS)
+    Membership.objects.create(course=seeded.other, user=dave, role=Membership.Role.STUDENT)
+    d1 = make_sub(dave, seeded.broadcast, "c = DAVE_CODE", "failed", 0, 30, ["dave-only"])
+    return seeded, dave, d1
+
+
+def test_cross_course_api_read_is_404(client, shared):
+    s, _dave, d1 = shared
+    alice_sub = s.subs["a1"]
+    client.force_login(s.outsider)  # instructor of "other", where the lesson is shared
+    missing = client.get("/api/submissions/999999")
+    denied = client.get(f"/api/submissions/{alice_sub.pk}")
+    assert denied.status_code == 404
+    assert (denied.json()["error"].replace(str(alice_sub.pk), "N")
+            == missing.json()["error"].replace("999999", "N"))
+    assert "c = a * 2" not in denied.content.decode()
+    assert client.get(f"/api/submissions/{d1.pk}").status_code == 200  # their own student
+    # And the other way round: the first course's instructor does not see dave's work.
+    client.force_login(s.teacher)
+    assert client.get(f"/api/submissions/{d1.pk}").status_code == 404
+    assert client.get(f"/api/submissions/{alice_sub.pk}").status_code == 200
+
+
+def test_cross_course_dashboard_shows_only_the_courses_students(client, shared):
+    s, _dave, d1 = shared
+    client.force_login(s.outsider)
+    listing = client.get(reverse("dashboard:submissions", args=["other"]))
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    assert "DAVE_CODE" not in html  # lists show no code at all
+    assert reverse("dashboard:submission", args=["other", d1.pk]) in html
+    for sub in s.subs.values():
+        assert reverse("dashboard:submission", args=["other", sub.pk]) not in html
+        detail = client.get(reverse("dashboard:submission", args=["other", sub.pk]))
+        assert detail.status_code == 404
+    detail = client.get(reverse("dashboard:submission", args=["other", d1.pk]))
+    assert detail.status_code == 200 and "c = DAVE_CODE" in detail.content.decode()
+    # Statistics and the gradebook of "other" count dave alone.
+    stats = client.get(reverse("dashboard:api-exercise", args=["other", "tensor-broadcast"]))
+    assert stats.json()["students"] == 1 and stats.json()["submissions"] == 1
+    book = client.get(reverse("dashboard:api-gradebook", args=["other"])).json()
+    assert [r["username"] for r in book["students"]] == ["dave"]
+
+    client.force_login(s.teacher)  # the first course: dave is not theirs
+    html = client.get(reverse("dashboard:submissions", args=["pytorch"])).content.decode()
+    assert reverse("dashboard:submission", args=["pytorch", d1.pk]) not in html
+    assert reverse("dashboard:submission", args=["pytorch", s.subs["a1"].pk]) in html
+    assert client.get(reverse("dashboard:submission", args=["pytorch", d1.pk])
+                      ).status_code == 404
+    stats = client.get(reverse("dashboard:api-exercise", args=["pytorch", "tensor-broadcast"]))
+    assert "dave-only" not in {d["label"] for d in stats.json()["diagnostics"]}
