@@ -1,4 +1,9 @@
-"""Lesson prose: Markdown with highlighted code, math kept for KaTeX, exercise placeholders."""
+"""Lesson prose: Markdown with highlighted code, math kept for KaTeX, exercise placeholders.
+
+Markdown passes raw HTML through, so every rendered fragment (lesson prose, exercise prompts,
+the authoring preview) is sanitised with nh3 against an allow-list of what lessons use:
+no scripts, forms, frames, `<meta>`, event handlers, styles or `javascript:` links.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import markdown
+import nh3
 from markdown.extensions.toc import slugify_unicode
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -28,6 +34,40 @@ _CONFIG = {
 }
 
 
+# What lessons legitimately use. Markdown itself emits only a subset of these; the rest is
+# harmless HTML an author may type (tables, definition lists, <kbd>, <details>…).
+ALLOWED_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd",
+    "del", "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4",
+    "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
+    "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td",
+    "tfoot", "th", "thead", "tr", "u", "ul", "var",
+})
+_HEADING_ATTRS = {"id"}  # the table of contents links to heading ids
+_CELL_ATTRS = {"align", "colspan", "rowspan"}  # align="": tables (see _CONFIG)
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    **{f"h{n}": _HEADING_ATTRS for n in range(1, 7)},
+    # Classes: "highlight" and Pygments' token classes on code, "arithmatex" on math (which
+    # the page's KaTeX renders), a language class on fenced code. Classes only style.
+    "div": {"class"}, "span": {"class"}, "code": {"class"}, "pre": {"class"},
+    "td": _CELL_ATTRS, "th": _CELL_ATTRS, "col": {"span"}, "colgroup": {"span"},
+    "ol": {"start"}, "details": {"open"},
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})  # plus relative URLs
+
+
+def sanitize_html(html: str) -> str:
+    """Keep only allow-listed tags, attributes and URL schemes; drop script/style content."""
+    return nh3.clean(
+        html, tags=set(ALLOWED_TAGS), attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES), clean_content_tags={"script", "style"},
+        strip_comments=True, link_rel="noopener noreferrer",
+    )
+
+
 @dataclass(frozen=True)
 class Block:
     kind: str  # "html" or "exercise"
@@ -35,8 +75,14 @@ class Block:
     headings: tuple[tuple[str, str], ...] = ()  # (id, text) of the block's h2 headings
 
 
-def render_markdown(text: str) -> str:
+def _markdown(text: str) -> str:
+    """Unsanitised: callers sanitise what they show."""
     return markdown.markdown(text, extensions=_EXTENSIONS, extension_configs=_CONFIG)
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to sanitised HTML (prompts, hints, previews)."""
+    return sanitize_html(_markdown(text))
 
 
 def highlight_python(code: str) -> str:
@@ -58,7 +104,7 @@ def render_prose(text: str) -> tuple[list[Block], list[tuple[str, str]]]:
     marked = _EXERCISE_LINE.sub(
         lambda m: f'\n<div class="exercise-slot" data-slug="{m.group(1)}"></div>\n', text
     )
-    html = render_markdown(marked)
+    html = _markdown(marked)
     blocks: list[Block] = []
     pos = 0
     for match in _PLACEHOLDER.finditer(html):
@@ -71,7 +117,10 @@ def render_prose(text: str) -> tuple[list[Block], list[tuple[str, str]]]:
     return blocks, toc
 
 
-def _html_block(html: str) -> Block:
+def _html_block(raw: str) -> Block:
+    # Sanitised after the split: the placeholders are not lesson markup and never survive
+    # into the page; whatever a fragment leaves open, nh3 closes within the fragment.
+    html = sanitize_html(raw)
     headings = tuple(
         (i, htmllib.unescape(_TAGS.sub("", title))) for i, title in _H2.findall(html)
     )
