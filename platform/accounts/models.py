@@ -1,4 +1,9 @@
-"""Roles are Django groups; API tokens let scripts use the HTTP API."""
+"""Roles are Django groups; API tokens let scripts use the HTTP API.
+
+Who may read another user's work is decided per course, in one place:
+`dashboard.access.may_read_submission` (there is deliberately no course-blind
+"is this user an instructor" helper here).
+"""
 
 from __future__ import annotations
 
@@ -37,10 +42,3 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"API token of {self.user}"
-
-
-def is_instructor(user) -> bool:
-    return bool(
-        user.is_authenticated
-        and (user.is_superuser or user.groups.filter(name=INSTRUCTORS).exists())
-    )
