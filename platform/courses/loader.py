@@ -13,7 +13,6 @@ them before raising, so an instructor fixes a whole batch in one go.
 from __future__ import annotations
 
 import ast
-import builtins
 import math
 import re
 from collections.abc import Iterable
@@ -25,6 +24,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from grading import limits as server_limits
+from grading import safe_expr
 from grading.spec import LANGS, CheckSpec, ExerciseSpec
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -38,18 +39,9 @@ LESSON_FILE = "lesson.yaml"
 EXERCISE_FILE = "exercise.yaml"
 CODE_FILES = ("setup.py", "starter.py", "solution.py")
 QUEUES = ("cpu", "gpu", "any")
-# Overridable fields of sandbox.Limits (kept here as text: loader must not import sandbox).
-LIMIT_KEYS = (
-    "cpu_seconds",
-    "wall_seconds",
-    "memory_bytes",
-    "processes",
-    "file_size_bytes",
-    "open_files",
-    "disk_bytes",
-    "output_bytes",
-    "result_bytes",
-)
+# Overridable fields of sandbox.Limits (kept as text: loader must not import sandbox), each
+# with a server maximum (grading.limits; settings.SANDBOX_MAX_LIMITS in a Django process).
+LIMIT_KEYS = server_limits.LIMIT_KEYS
 LESSON_KEYS = ("slug", "order", "title", "summary")
 EXERCISE_KEYS = (
     "slug",
@@ -73,8 +65,6 @@ KIND_OPTIONS = {
 }
 STORAGE_VALUES = ("unchanged",)
 MAX_HINTS = 3
-# Names an assert expression may use without exporting them from the sandbox.
-ASSERT_GLOBALS = frozenset({"torch", "math", "np", "numpy"}) | frozenset(dir(builtins))
 
 
 # --------------------------------------------------------------------------- results
@@ -138,8 +128,10 @@ def _line_of(node: Node) -> int:
 class _Reader:
     """Collects problems for one folder and parses its YAML with line numbers."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_limits: dict[str, float] | None = None) -> None:
         self.problems: list[Problem] = []
+        # Read once per load: the server's maxima (Django settings when loaded, else defaults).
+        self.max_limits = server_limits.server_maxima() if max_limits is None else max_limits
 
     def add(self, file: Path, line: int | None, message: str) -> None:
         self.problems.append(Problem(file, line, message))
@@ -354,20 +346,6 @@ def attribute_chains(source: str) -> set[str]:
     return chains
 
 
-def _free_names(expression: str) -> list[str]:
-    """Names an assert expression reads, minus the ones the grader provides itself."""
-    seen: list[str] = []
-    for node in ast.walk(ast.parse(expression, mode="eval")):
-        if (
-            isinstance(node, ast.Name)
-            and isinstance(node.ctx, ast.Load)
-            and node.id not in ASSERT_GLOBALS
-            and node.id not in seen
-        ):
-            seen.append(node.id)
-    return seen
-
-
 def _parse_problem(r: _Reader, file: Path, source: str) -> bool:
     try:
         ast.parse(source, filename=str(file))
@@ -452,14 +430,15 @@ def _check(
         kw["args"] = tuple(args)
     else:
         try:
-            free = _free_names(target)
-        except SyntaxError as exc:
-            r.add(file, tline, f"assert is not a Python expression: {exc.msg}")
+            free = safe_expr.free_names(target)
+        except safe_expr.UnsafeExpression as exc:
+            why = str(exc)
+            r.add(file, tline, f"assert is {why}" if why.startswith("not a") else f"assert: {why}")
             return None
         kw["assert_"] = target
         if "uses" in raw:
             uses = _str_list(r, file, raw["uses"], _key_line(raw, "uses"), "uses")
-            missing = [n for n in free if n not in uses]
+            missing = [n for n in free if n not in uses and not n.startswith("_")]
             if missing:
                 r.add(
                     file,
@@ -469,6 +448,13 @@ def _check(
                 ok = False
         else:
             uses = free
+        try:
+            # The grader evaluates asserts with grading.safe_expr only: refuse here, with
+            # the line, whatever it would refuse there (dunders, imports, other calls...).
+            safe_expr.validate(target, uses)
+        except safe_expr.UnsafeExpression as exc:
+            r.add(file, tline, f"assert refused: {exc}")
+            return None
         for name in uses:
             if defined is not None and name.split(".")[0] not in defined:
                 r.add(
@@ -597,8 +583,16 @@ def _load_exercise(r: _Reader, folder: Path, lesson_slug: str) -> ExerciseSpec |
             _unknown_keys(r, file, raw_limits, LIMIT_KEYS, "limits")
             for key, value in raw_limits.items():
                 number = _as_float(value)
-                if key in LIMIT_KEYS and (number is None or number <= 0):
+                top = r.max_limits.get(key)
+                if key in LIMIT_KEYS and (number is None or not number > 0):
                     r.add(file, _key_line(raw_limits, key), f"limit {key} must be > 0")
+                elif key in LIMIT_KEYS and top is not None and number > top:
+                    r.add(
+                        file,
+                        _key_line(raw_limits, key),
+                        f"limit {key} is {server_limits.describe(key, number)}, above the "
+                        f"server maximum of {server_limits.describe(key, top)}",
+                    )
                 elif key in LIMIT_KEYS:
                     limits[key] = int(number) if float(number).is_integer() else number
 
@@ -792,9 +786,12 @@ def _load_lesson(r: _Reader, path: Path) -> LessonDoc | None:
     )
 
 
-def load_lesson(path: Path) -> LessonDoc:
-    """Load one lesson folder; raise LessonFormatError listing every problem."""
-    r = _Reader()
+def load_lesson(path: Path, *, max_limits: dict[str, float] | None = None) -> LessonDoc:
+    """Load one lesson folder; raise LessonFormatError listing every problem.
+
+    ``max_limits``: the server maxima of exercise limits (default: ``grading.limits``,
+    i.e. ``settings.SANDBOX_MAX_LIMITS`` in a Django process)."""
+    r = _Reader(max_limits)
     doc = _load_lesson(r, Path(path))
     if r.problems or doc is None:
         raise LessonFormatError(r.problems)
@@ -808,10 +805,10 @@ def lesson_folders(root: Path) -> list[Path]:
     )
 
 
-def load_course(root: Path) -> list[LessonDoc]:
+def load_course(root: Path, *, max_limits: dict[str, float] | None = None) -> list[LessonDoc]:
     """Load every lesson under root, sorted by order; raise with ALL problems found."""
     root = Path(root)
-    r = _Reader()
+    r = _Reader(max_limits)
     if not root.is_dir():
         raise LessonFormatError([Problem(root, None, "lesson folder does not exist")])
     docs: list[LessonDoc] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from grading.bounds import clean_record
 from grading.messages import render
 
 # Every code of the fixed catalogue (design.md), plus the ones this package adds.
@@ -79,7 +80,11 @@ _PANDAS_MEAN = re.compile(
 
 
 def classify_error(rec: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
-    """Map an exported exception record to a diagnostic code and message facts."""
+    """Map an exported exception record to a diagnostic code and message facts.
+
+    The record comes from the run, so it may be forged: it is cleaned first (known keys,
+    checked types, capped lengths; ``grading.bounds.clean_record``)."""
+    rec = clean_record(rec)
     etype = str(rec.get("type", ""))
     message = str(rec.get("message", ""))
     facts_in = rec.get("facts") or {}
@@ -200,6 +205,7 @@ def align(a: list[int], b: list[int]) -> str:
 
 def error_view(rec: dict[str, Any], *, hidden: bool = False) -> dict[str, Any]:
     """The verdict's ``error`` object for an exception record: trimmed traceback + diagnostic."""
+    rec = clean_record(rec)
     code, facts = classify_error(rec)
     frames = [
         {"line": f.get("line"), "text": f.get("text", ""), "function": f.get("func", "")}

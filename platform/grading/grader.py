@@ -8,20 +8,18 @@ per (slug, grading fingerprint, device) in this process.
 from __future__ import annotations
 
 import ast
-import builtins
 import json
-import math
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
+from grading import bounds, display, safe_expr, wire
 from grading import compare as cmp
-from grading import display, wire
 from grading import forbidden as forbid
+from grading import limits as server_limits
 from grading.diagnostics import classify_error, error_view
 from grading.messages import LIMITS, limit_message, render, run_end_message
 from grading.spec import CheckSpec, ExerciseSpec
@@ -96,23 +94,28 @@ class Verdict:
         return list(dict.fromkeys(codes))
 
     def to_dict(self) -> dict[str, Any]:
-        """The verdict JSON of design.md, minus ``id``/``status`` (added by the DB layer)."""
-        return {
-            "exercise": self.exercise,
-            "outcome": self.outcome,
-            "passed": self.passed,
-            "score": _round(self.score),
-            "max_score": _round(self.max_score),
-            "checks": [c.to_dict() for c in self.checks],
-            "stdout": self.stdout,
-            "error": self.error,
-            "queue": self.queue,
-            "duration_ms": round(self.duration_ms, 1),
-            # extensions
-            "diagnostics": self.diagnostics,
-            "output_truncated": self.output_truncated,
-            "message": self.message,
-        }
+        """The verdict JSON of design.md, minus ``id``/``status`` (added by the DB layer).
+
+        At most ``bounds.VERDICT_MAX_BYTES`` serialized: larger verdicts (only a forged
+        export or a huge stdout makes one) have their largest texts cut, visibly."""
+        return bounds.cap_verdict(
+            {
+                "exercise": self.exercise,
+                "outcome": self.outcome,
+                "passed": self.passed,
+                "score": _round(self.score),
+                "max_score": _round(self.max_score),
+                "checks": [c.to_dict() for c in self.checks],
+                "stdout": self.stdout,
+                "error": self.error,
+                "queue": self.queue,
+                "duration_ms": round(self.duration_ms, 1),
+                # extensions
+                "diagnostics": self.diagnostics,
+                "output_truncated": self.output_truncated,
+                "message": self.message,
+            }
+        )
 
 
 @dataclass
@@ -131,17 +134,19 @@ class RunView:
     values: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "exercise": self.exercise,
-            "outcome": self.outcome,
-            "stdout": self.stdout,
-            "error": self.error,
-            "duration_ms": round(self.duration_ms, 1),
-            "output_truncated": self.output_truncated,
-            "names": self.names,
-            "values": self.values,
-            "message": self.message,
-        }
+        return bounds.cap_verdict(
+            {  # the same cap as a verdict's
+                "exercise": self.exercise,
+                "outcome": self.outcome,
+                "stdout": self.stdout,
+                "error": self.error,
+                "duration_ms": round(self.duration_ms, 1),
+                "output_truncated": self.output_truncated,
+                "names": self.names,
+                "values": self.values,
+                "message": self.message,
+            }
+        )
 
 
 def _round(x: float) -> float:
@@ -150,6 +155,10 @@ def _round(x: float) -> float:
 
 class ReferenceError_(RuntimeError):
     """The reference solution did not run cleanly: the exercise is broken, not the student."""
+
+
+class BrokenExercise(ReferenceError_):
+    """The exercise itself is unusable (an assert the safe evaluator refuses)."""
 
 
 # --------------------------------------------------------------------------- payload
@@ -193,8 +202,11 @@ def _job(spec: ExerciseSpec, payload: bytes) -> Any:
     from sandbox import Job, Limits  # imported late: grading must load without the sandbox
 
     files = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in spec.files.items()}
+    # The loader refuses limits above the server maxima; rows stored before that rule (or
+    # edited by hand) are clamped here, so no exercise gets more than the server allows.
+    wanted = server_limits.clamp(spec.limits or {})
     from_dict = getattr(Limits, "from_dict", None)
-    limits = from_dict(spec.limits) if from_dict else Limits(**spec.limits)
+    limits = from_dict(wanted) if from_dict else Limits(**wanted)
     return Job(payload=payload, files=files, limits=limits)
 
 
@@ -295,6 +307,26 @@ def _not_graded(spec: ExerciseSpec, code: str | None, facts: dict[str, Any]) -> 
     ]
 
 
+# --------------------------------------------------------------------------- decode
+
+
+def decode_result(spec: ExerciseSpec, result: bytes) -> wire.Decoded:
+    """Decode a run's export and rebuild its ``extra`` within bounds (``grading.bounds``).
+
+    Raises ``wire.WireError`` for a malformed export. Everything the grader later reads
+    from ``extra`` has been type-checked and capped here: the run could have forged it."""
+    decoded = wire.decode(result)
+    names, snapshot = export_names(spec)
+    decoded.extra = bounds.clean_extra(
+        decoded.extra,
+        calls=sum(1 for c in spec.checks if c.call),
+        exports=names,
+        snapshots=snapshot,
+        forbidden=forbid.expand(list(spec.forbidden)) if spec.forbidden else (),
+    )
+    return decoded
+
+
 # --------------------------------------------------------------------------- reference cache
 
 _CACHE: dict[tuple[str, str, str], wire.Decoded] = {}
@@ -324,7 +356,7 @@ def reference(spec: ExerciseSpec, pool: Any) -> wire.Decoded:
     report = runner.run(_job(spec, build_payload(spec, spec.solution)))
     if report.status != "ok" or report.result is None:
         raise ReferenceError_(f"reference run {report.status}: {report.message or report.output}")
-    decoded = wire.decode(report.result)
+    decoded = decode_result(spec, report.result)
     problem = (
         decoded.extra.get("harness_error")
         or decoded.extra.get("setup_error")
@@ -391,6 +423,9 @@ def _grade(spec: ExerciseSpec, raw_code: str | bytes, pool: Any, verdict: Verdic
         verdict.error = syntax
         verdict.checks = _not_graded(spec, None, {})
         return
+    _check_asserts(spec)
+    # The static check is the authoritative one: it runs here, on the trusted side, before
+    # anything runs. The harness's run-time trace (below) can only take points away.
     violations = forbid.find(code, spec.forbidden, spec.setup) if spec.forbidden else []
     if violations:
         # Chosen: refuse before running (outcome "rejected"), each check fails with the
@@ -419,7 +454,7 @@ def _grade(spec: ExerciseSpec, raw_code: str | bytes, pool: Any, verdict: Verdic
         _limit_outcome(spec, report, verdict)
         return
     try:
-        got = wire.decode(report.result)
+        got = decode_result(spec, report.result)
     except wire.WireError as exc:
         verdict.outcome = "error"
         verdict.message = _msg("unreadable", detail=str(exc)[:200])
@@ -443,7 +478,9 @@ def _grade(spec: ExerciseSpec, raw_code: str | bytes, pool: Any, verdict: Verdic
             if c.diagnostic in ("missing-name", "grad-missing") and not c.hidden:
                 note = render("stopped", {"line": verdict.error["line"]})
                 c.messages = {k: f"{v} {note[k]}" for k, v in c.messages.items()}
-    # The harness flags calls to forbidden functions that static analysis missed.
+    # The harness flags calls to forbidden functions that static analysis missed. Advisory:
+    # the run could forge or empty this list, so it may only take points away (forbidden
+    # names only, cleaned by bounds.clean_extra), never add any.
     runtime = got.extra.get("violations") or []
     if runtime:
         first = runtime[0]
@@ -512,7 +549,7 @@ def _limit_outcome(spec: ExerciseSpec, report: Any, verdict: Verdict) -> None:
         verdict.message = message
         verdict.error = {
             "type": "EarlyExit",
-            "message": report.message or "the process ended early",
+            "message": bounds.cut(str(report.message or "the process ended early"), 2_000),
             "line": None,
             "diagnostic": None,
             "messages": verdict.message,
@@ -661,22 +698,36 @@ def _call_finding(
     return cmp.compare(ref.values.get(f"call:{k}"), result, _options(check))
 
 
+def _check_asserts(spec: ExerciseSpec) -> None:
+    """Refuse an exercise whose asserts the safe evaluator would not run (before any run:
+    the loader refuses them too, but a stored exercise may predate that rule)."""
+    for check in spec.checks:
+        if check.assert_:
+            try:
+                safe_expr.validate(check.assert_, check.uses)
+            except safe_expr.UnsafeExpression as exc:
+                raise BrokenExercise(f"assert check {check.display!r} refused: {exc}") from None
+
+
 def _assert_finding(check: CheckSpec, got: wire.Decoded) -> cmp.Finding:
-    """Evaluate an instructor's expression over the student's decoded (trusted) data."""
-    env: dict[str, Any] = {"torch": torch, "np": np, "numpy": np, "math": math}
+    """Evaluate an instructor's expression over the student's decoded data.
+
+    With ``grading.safe_expr`` only (no ``eval``, no builtins): the names in ``uses``,
+    literals, operators and a short list of torch/math/numpy functions and methods."""
+    env: dict[str, Any] = {}
     for name in check.uses:
         value = got.values.get(name)
         if isinstance(value, wire.MissingValue) or name not in got.values:
             return cmp.fail("missing-name", "name", name=name)
         env[name] = value
-    # Full builtins: the expression is the instructor's, and torch's lazy imports need them.
-    env["__builtins__"] = builtins
     try:
         with torch.no_grad():
-            ok = eval(check.assert_ or "False", env)  # instructor-authored, trusted
+            ok = safe_expr.evaluate(check.assert_ or "False", check.uses, env)
         if isinstance(ok, torch.Tensor):
             ok = bool(ok.all())
         ok = bool(ok)
+    except safe_expr.UnsafeExpression as exc:
+        raise BrokenExercise(f"assert check {check.display!r} refused: {exc}") from None
     except Exception as exc:
         return cmp.fail("wrong-value", "assert", detail=f"{type(exc).__name__}: {exc}"[:200])
     if ok:
@@ -715,7 +766,7 @@ def run_cell(spec: ExerciseSpec, code: str | bytes, *, pool: Any) -> RunView:
         view.outcome, view.message, view.error = tmp.outcome, tmp.message, tmp.error
         return view
     try:
-        got = wire.decode(report.result)
+        got = decode_result(spec, report.result)
     except wire.WireError as exc:
         view.outcome, view.message = "error", _msg("unreadable", detail=str(exc)[:200])
         return view
@@ -723,8 +774,8 @@ def run_cell(spec: ExerciseSpec, code: str | bytes, *, pool: Any) -> RunView:
         view.message = _msg("internal", detail=_short(got.extra.get("harness_error") or
                                                       got.extra.get("setup_error")))  # fmt: skip
         return view
-    summary = got.extra.get("summary") or {}
-    view.names = {str(k): str(v)[:200] for k, v in summary.items()}
+    summary = got.extra.get("summary") or {}  # exported names only, each line capped
+    view.names = dict(summary)
     # Previews of the decoded values (plain data: no student __repr__ runs here); where
     # the values were dropped (an oversized export) the one-line summary stands in.
     view.values = {
