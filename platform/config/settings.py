@@ -8,6 +8,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
+from grading import limits as _grading_limits  # plain Python: the maxima's defaults
 
 BASE_DIR = Path(__file__).resolve().parents[2]  # the repository root
 VAR_DIR = BASE_DIR / "var"  # local state (SQLite database, logs); ignored by git
@@ -151,6 +152,16 @@ if not DEBUG:
 # --- The course -------------------------------------------------------------------------
 LESSONS_DIR = Path(env_str("LESSONS_DIR", str(BASE_DIR / "lessons")))
 MAX_CODE_BYTES = 64 * 1024
+# Upper bounds of the sandbox limits an exercise may ask for: the lesson loader refuses more,
+# the grader clamps older rows (grading/limits.py has the defaults and the other fields).
+# Keep twice SANDBOX_MAX_WALL_SECONDS (reference run + student run) below
+# SUBMISSION_RUNNING_DEADLINE.
+SANDBOX_MAX_LIMITS = {
+    **_grading_limits.DEFAULT_MAX_LIMITS,
+    "cpu_seconds": env_int("SANDBOX_MAX_CPU_SECONDS", 30),
+    "wall_seconds": env_int("SANDBOX_MAX_WALL_SECONDS", 60),
+    "memory_bytes": env_int("SANDBOX_MAX_MEMORY_BYTES", 4 * 2**30),
+}
 
 # --- Celery (Redis broker; queues "cpu" and "gpu", regrades on "cpu-bulk"/"gpu-bulk") ----
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
