@@ -124,6 +124,46 @@ def test_a_claim_between_the_check_and_the_supersede_refuses_the_new_one(course,
     assert Submission.objects.get(pk=first).status in ("queued", "running")
 
 
+def _at_once(n: int, user, code: str = "c = a + b") -> list[int]:
+    """n submits of one student from n threads (own connections), released together."""
+    import threading
+
+    from django.db import connection
+
+    barrier, statuses = threading.Barrier(n), []
+
+    def submit(i: int) -> None:
+        try:
+            client = logged_in(user)
+            barrier.wait(10)
+            statuses.append(post(client, f"{code}  # {i}").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return statuses
+
+
+def test_simultaneous_submits_leave_exactly_one_in_flight(course, alice, transactional_db):
+    statuses = _at_once(6, alice)
+    assert sorted(statuses) == [202] * 6  # each superseded the one before it
+    assert len(in_flight(alice)) == 1
+    superseded = Submission.objects.filter(user=alice, outcome="rejected")
+    assert superseded.count() == 5
+    assert all(s.verdict["error"]["type"] == "superseded" for s in superseded)
+
+
+def test_simultaneous_submits_while_one_runs_are_all_refused(course, alice, transactional_db):
+    first = post(logged_in(alice)).json()["id"]
+    services.submission_claim(first, worker="w@h")
+    assert _at_once(6, alice) == [429] * 6
+    assert [s.pk for s in Submission.objects.filter(user=alice)] == [first]
+
+
 def test_the_rule_holds_per_queue(course, alice):
     """A student may have one cpu and one gpu submission in flight, not two of either."""
     client = logged_in(alice)
@@ -333,6 +373,9 @@ def test_regrades_are_routed_to_the_bulk_queues():
     # A publish that names no queue still lands on the bulk queue.
     route = app.amqp.router.route({}, "dashboard.tasks.regrade_submission")
     assert route["queue"].name == "cpu-bulk"
+    # The queue regrade_start names (gpu-bulk for a gpu exercise) wins over the default.
+    named = app.amqp.router.route({"queue": "gpu-bulk"}, "dashboard.tasks.regrade_submission")
+    assert named["queue"].name == "gpu-bulk"
     assert app.amqp.router.route({}, "submissions.tasks.grade_submission")["queue"].name \
         == "cpu"
 
