@@ -56,7 +56,7 @@ FUNCTIONS: frozenset[str] = frozenset(
             "linspace", "log", "matmul", "max", "mean", "median", "min", "mm", "norm",
             "numel", "ones", "ones_like", "prod", "relu", "round", "sigmoid", "sign",
             "softmax", "sort", "sqrt", "square", "stack", "std", "sum", "tanh", "tensor",
-            "topk", "unique", "var", "where", "zeros", "zeros_like", "linalg.norm",
+            "topk", "unique", "var", "where", "zeros", "zeros_like", "linalg.norm", "Size",
             "nn.functional.softmax", "nn.functional.log_softmax", "nn.functional.relu",
             "nn.functional.mse_loss", "nn.functional.cross_entropy",
         )
@@ -272,21 +272,24 @@ class _Validator:
         self.refuse(node, f"the assert reads {name!r}, which uses does not list")
 
     def attribute(self, node: ast.Attribute, as_callee: bool = False) -> None:
-        if node.attr.startswith("_"):
-            self.refuse(node, f"the attribute {node.attr!r} is not allowed in an assert")
         dotted = _dotted(node)
-        if dotted is not None:
-            if _use_prefix(dotted, self.uses):
-                # A listed name (possibly dotted); anything after it is a value attribute.
-                self.attributes_on_value(node, dotted)
-                return
-            root = dotted.split(".")[0]
-            if root in MODULES:
-                allowed = FUNCTIONS if as_callee else CONSTANTS
-                if dotted not in allowed:
-                    kind = "function" if as_callee else "constant"
-                    self.refuse(node, f"{dotted} is not an allowed {kind} in an assert")
-                return
+        if dotted is None:  # an attribute of a computed value: the value first
+            self.check(node.value)
+            if node.attr.startswith("_"):
+                self.refuse(node, f"the attribute {node.attr!r} is not allowed in an assert")
+            return
+        root, *parts = dotted.split(".")
+        if root.startswith("_"):
+            self.name(node, root)
+        self.attributes_on_value(node, ".".join(parts))  # the first `_` part, as read
+        if _use_prefix(dotted, self.uses):
+            return  # a listed name (possibly dotted); anything after it: value attributes
+        if root in MODULES:
+            allowed = FUNCTIONS if as_callee else CONSTANTS
+            if dotted not in allowed:
+                kind = "function" if as_callee else "constant"
+                self.refuse(node, f"{dotted} is not an allowed {kind} in an assert")
+            return
         self.check(node.value)
 
     def attributes_on_value(self, node: ast.AST, dotted: str) -> None:

@@ -431,3 +431,102 @@ def test_limits_seed_and_yaml_float_strings(demo: Path) -> None:
     (spec,) = load_lesson(demo).exercises
     assert (spec.queue, spec.seed, spec.limits) == ("any", 3, {"cpu_seconds": 10})
     assert spec.checks[0].atol == 1e-5  # YAML 1.1 reads "1e-5" as text; accepted as a number
+
+
+# --------------------------------------------------------------------------- limits: maxima
+
+
+def test_limits_above_the_server_maxima_are_refused_with_the_numbers(demo: Path) -> None:
+    file = demo / "exercises" / "demo-ex" / "exercise.yaml"
+    edit(
+        file,
+        "queue: cpu",
+        "queue: cpu\nlimits:\n  memory_bytes: 68719476736\n  wall_seconds: 3600\n"
+        "  disk_bytes: 1e12\n  cpu_seconds: .inf\n  gpu_memory_fraction: 1.5\n"
+        "  output_bytes: 65536",
+    )
+    problems = problems_of(demo)
+    memory = find(problems, "limit memory_bytes is 64 GiB, above the server maximum of 4 GiB")
+    assert memory.file == file and memory.line == line_of(file, "memory_bytes")
+    wall = find(problems, "limit wall_seconds is 3600 s, above the server maximum of 60 s")
+    assert wall.line == line_of(file, "wall_seconds")
+    assert find(problems, "limit disk_bytes is").line == line_of(file, "disk_bytes")
+    assert find(problems, "limit cpu_seconds is inf s").line == line_of(file, "cpu_seconds")
+    assert find(problems, "limit gpu_memory_fraction is 1.5, above the server maximum of 1")
+    assert not [p for p in problems if "output_bytes" in p.message]  # within its maximum
+
+
+def test_limit_maxima_can_be_passed_in(demo: Path) -> None:
+    file = demo / "exercises" / "demo-ex" / "exercise.yaml"
+    edit(file, "queue: cpu", "queue: cpu\nlimits:\n  cpu_seconds: 20")
+    (spec,) = load_lesson(demo).exercises  # within the default maximum (30 s)
+    assert spec.limits == {"cpu_seconds": 20}
+    with pytest.raises(LessonFormatError, match="above the server maximum of 10 s"):
+        load_lesson(demo, max_limits={"cpu_seconds": 10})
+    with pytest.raises(LessonFormatError, match="above the server maximum of 10 s"):
+        load_course(demo.parent, max_limits={"cpu_seconds": 10})
+
+
+def test_limit_maxima_follow_django_settings(demo: Path, settings) -> None:
+    file = demo / "exercises" / "demo-ex" / "exercise.yaml"
+    edit(file, "queue: cpu", "queue: cpu\nlimits:\n  memory_bytes: 2147483648")
+    settings.SANDBOX_MAX_LIMITS = {**settings.SANDBOX_MAX_LIMITS, "memory_bytes": 2**30}
+    p = find(problems_of(demo), "limit memory_bytes is 2 GiB, above the server maximum of 1 GiB")
+    assert p.line == line_of(file, "memory_bytes")
+
+
+def test_every_sandbox_limit_has_a_maximum() -> None:
+    from dataclasses import fields
+
+    from courses.loader import LIMIT_KEYS
+    from grading.limits import DEFAULT_MAX_LIMITS
+    from sandbox import Limits
+
+    assert set(LIMIT_KEYS) == {f.name for f in fields(Limits)} == set(DEFAULT_MAX_LIMITS)
+    defaults = Limits()
+    for key, top in DEFAULT_MAX_LIMITS.items():
+        assert getattr(defaults, key) <= top, key  # the defaults are always allowed
+
+
+# --------------------------------------------------------------------------- assert: safe only
+
+
+@pytest.mark.parametrize(
+    ("expression", "fragment"),
+    [
+        ("__import__('os').system('id') == 0", "'__import__' is not allowed"),
+        ("().__class__.__bases__", "'__class__' is not allowed"),
+        ("x.__class__.__mro__", "'__class__' is not allowed"),
+        ("open('/etc/passwd').read() == ''", "'open'"),
+        ("torch.load('/tmp/x') is None", "torch.load is not an allowed function"),
+        ("[v for v in x] == []", "a comprehension is not allowed"),
+    ],
+)
+def test_unsafe_assert_is_refused_with_its_line(demo: Path, expression: str, fragment) -> None:
+    file = demo / "exercises" / "demo-ex" / "exercise.yaml"
+    edit(file, '"x.sum() == 6"', f'"{expression}"')
+    p = find(problems_of(demo), fragment)
+    assert p.file == file and p.line == line_of(file, "- assert:")
+    assert p.message.startswith("assert refused:") or "assert reads" in p.message
+
+
+def test_unsafe_assert_with_explicit_uses_is_refused(demo: Path) -> None:
+    file = demo / "exercises" / "demo-ex" / "exercise.yaml"
+    edit(file, '"x.sum() == 6"', '"x.sum().__class__ is not None"\n    uses: [x]')
+    p = find(problems_of(demo), "assert refused: the attribute '__class__' is not allowed")
+    assert p.line == line_of(file, "- assert:")
+
+
+def test_every_shipped_assert_passes_the_safe_evaluator() -> None:
+    from grading import safe_expr
+
+    asserts = [
+        c
+        for doc in load_course(LESSONS)
+        for spec in doc.exercises
+        for c in spec.checks
+        if c.assert_
+    ]
+    assert asserts
+    for check in asserts:
+        safe_expr.validate(check.assert_, check.uses)
