@@ -74,9 +74,7 @@ def over_maxima(
     return out
 
 
-def clamp(
-    limits: Mapping[str, Any], maxima: Mapping[str, float] | None = None
-) -> dict[str, Any]:
+def clamp(limits: Mapping[str, Any], maxima: Mapping[str, float] | None = None) -> dict[str, Any]:
     """``limits`` with every value above its maximum lowered to the maximum."""
     maxima = server_maxima() if maxima is None else maxima
     out = dict(limits)
