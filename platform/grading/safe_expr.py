@@ -85,7 +85,7 @@ CONSTANTS: frozenset[str] = frozenset(
     | {"torch.Tensor", "torch.Size", "torch.inf", "torch.nan", "torch.pi"}
     | {"math.pi", "math.e", "math.inf", "math.nan", "math.tau"}
     | {f"{m}.{n}" for m in ("np", "numpy") for n in ("ndarray", "pi", "e", "inf", "nan")}
-    | {f"{m}.{d}" for m in ("np", "numpy") for d in _DTYPES[:12]}
+    | {f"{m}.{d}" for m in ("np", "numpy") for d in _DTYPES[:12] if d != "bfloat16"}
 )
 # Methods an expression may call on a value (a tensor, an array, a list, a dict...): ones
 # that read or derive values. No I/O (tofile, to_csv...), no hooks, no callbacks, nothing

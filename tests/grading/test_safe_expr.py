@@ -215,3 +215,8 @@ def test_every_shipped_assert_loads_and_passes_with_its_reference(pool):
 def test_math_and_numpy_constants_are_the_real_ones():
     assert safe_expr.evaluate("math.pi", [], {}) == math.pi
     assert safe_expr.evaluate("np.float32", [], {}) is np.float32
+
+
+def test_every_allowed_function_and_constant_exists():
+    for dotted in sorted(safe_expr.FUNCTIONS | safe_expr.CONSTANTS):
+        assert safe_expr._lookup(dotted) is not None, dotted
