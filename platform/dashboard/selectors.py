@@ -499,12 +499,12 @@ def queue_health(now: datetime | None = None) -> dict[str, Any]:
     try:
         client = workers.redis_client()
         live = workers.online()
-        for queue in workers.QUEUES:
+        for queue in (*workers.QUEUES, *workers.BULK_QUEUES):
             depth = int(client.llen(queue))
             data["queues"][queue] = {"depth": depth, "workers": live.get(queue, 0)}
     except Exception as exc:  # Redis down: say so rather than fail the page
         data["redis"] = f"down: {type(exc).__name__}"
-        for queue in workers.QUEUES:
+        for queue in (*workers.QUEUES, *workers.BULK_QUEUES):
             data["queues"][queue] = {"depth": None, "workers": None}
     since = now - timedelta(hours=1)
     pairs = Submission.objects.filter(

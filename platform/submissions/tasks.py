@@ -88,10 +88,11 @@ def _on_worker_ready(sender, **kwargs) -> None:
     queues = list(sender.app.amqp.queues.consume_from)
     _stops.append(workers.start_heartbeat(queues, sender.hostname))
     _stops.append(workers.start_sweeper(services.sweep, settings.SWEEP_INTERVAL_SECONDS))
-    # Warm the sandbox pool now so the first student does not pay for importing torch.
+    # Warm the sandbox pools now so the first student does not pay for importing torch;
+    # the reference pool (warm parents that never serve students) starts beside it.
     from sandbox import get_pool
 
-    get_pool()
+    get_pool().reference_pool()
 
 
 @worker_shutdown.connect

@@ -13,6 +13,8 @@ from django.conf import settings
 
 log = logging.getLogger(__name__)
 QUEUES = ("cpu", "gpu")
+# Regrades wait behind students on these (settings.BULK_QUEUE_SUFFIX).
+BULK_QUEUES = ("cpu-bulk", "gpu-bulk")
 _PREFIX = "pdl:worker:"
 
 

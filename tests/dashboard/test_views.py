@@ -93,7 +93,7 @@ def test_queue_health(seeded):
     assert health["last_hour"]["graded"] == 5
     assert health["last_hour"]["median_seconds"] == pytest.approx(3, abs=0.01)
     assert health["last_hour"]["p95_seconds"] == pytest.approx(100, abs=0.01)
-    assert set(health["queues"]) == {"cpu", "gpu"}
+    assert set(health["queues"]) == {"cpu", "gpu", "cpu-bulk", "gpu-bulk"}
 
 
 def test_queue_depth_comes_from_redis(seeded, client):
@@ -137,13 +137,15 @@ def test_queue_health_reads_llen_and_heartbeats(seeded, monkeypatch):
 
     class FakeRedis:
         def llen(self, key):
-            return {"cpu": 7, "gpu": 2}[key]
+            return {"cpu": 7, "gpu": 2, "cpu-bulk": 500, "gpu-bulk": 0}[key]
 
     monkeypatch.setattr(workers, "redis_client", lambda: FakeRedis())
-    monkeypatch.setattr(workers, "online", lambda: {"cpu": 3, "gpu": 0})
+    monkeypatch.setattr(workers, "online", lambda: {"cpu": 3, "gpu": 0, "cpu-bulk": 3})
     health = selectors.queue_health()
     assert health["queues"] == {"cpu": {"depth": 7, "workers": 3},
-                                "gpu": {"depth": 2, "workers": 0}}
+                                "gpu": {"depth": 2, "workers": 0},
+                                "cpu-bulk": {"depth": 500, "workers": 3},
+                                "gpu-bulk": {"depth": 0, "workers": 0}}
 
     def down():
         raise ConnectionError("no redis")

@@ -279,7 +279,8 @@ def _perturb(t: torch.Tensor, flat_index: int) -> torch.Tensor:
         p[i] = not bool(p[i])
     elif p.is_floating_point():
         x = float(p[i])
-        new = 0.0 if not math.isfinite(x) else (x + 1.0 if abs(x) < 1 else x * 1.5)
+        # halve large values: 1.5x could overflow the dtype (2.3e38 in float32)
+        new = 0.0 if not math.isfinite(x) else (x + 1.0 if abs(x) < 1 else x * 0.5)
         p[i] = new
         if float(p[i]) == x:  # float16 rounding: move far away instead
             p[i] = -x if x != 0 else 1.0
