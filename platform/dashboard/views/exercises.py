@@ -1,0 +1,135 @@
+"""One exercise's statistics, the submissions browser and regrades.
+
+Every view goes through `course_view` (access.py)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from courses.models import pick_language
+from dashboard import selectors, services
+from dashboard.access import (
+    INSTRUCTOR,
+    course_exercises,
+    course_students,
+    course_submissions,
+    course_view,
+)
+from dashboard.models import Course, Override, Regrade
+from dashboard.views.common import OUTCOMES, _ctx, _exercise, _lang, _student
+from submissions.models import Submission
+
+# --------------------------------------------------------------------------- one exercise
+
+
+@require_GET
+@course_view()
+def exercise_detail(request: HttpRequest, course: Course, slug: str) -> HttpResponse:
+    exercise = _exercise(course, slug)
+    stats = selectors.exercise_stats(course, exercise)
+    return render(request, "dashboard/exercise.html", _ctx(
+        request, course, exercise=exercise, stats=stats,
+        title=pick_language(exercise.spec.title, _lang()),
+        time_to_pass=selectors.humanize_seconds(stats["median_seconds_to_pass"]),
+        charts={"attempts": stats["attempts_distribution"], "diagnostics": stats["diagnostics"]},
+        regrades=Regrade.objects.filter(course=course, exercise=exercise)[:5],
+        overrides=Override.objects.filter(course=course, exercise=exercise).select_related("user"),
+        students=course_students(course),
+        versions=exercise.versions.order_by("-number")[:5],
+    ))
+
+
+@require_GET
+@course_view(api=True)
+def api_exercise(request: HttpRequest, course: Course, slug: str) -> HttpResponse:
+    exercise = _exercise(course, slug)
+    return JsonResponse({"exercise": slug, **selectors.exercise_stats(course, exercise)})
+
+
+# --------------------------------------------------------------------------- submissions
+
+
+@require_GET
+@course_view()
+def submissions(request: HttpRequest, course: Course) -> HttpResponse:
+    g = request.GET
+    filters = {k: g.get(k, "").strip() for k in ("student", "exercise", "outcome", "diagnostic")}
+    kind = g.get("kind", "submit")
+    rows = selectors.browse_submissions(course, kind=kind, **filters)
+    return render(request, "dashboard/submissions.html", _ctx(
+        request, course, rows=rows, filters=filters, kind=kind, outcomes=OUTCOMES,
+        exercises=course_exercises(course),
+    ))
+
+
+@require_GET
+@course_view()
+def submission_detail(request: HttpRequest, course: Course, pk: int) -> HttpResponse:
+    # This course's students only: a lesson shared with another course has theirs too.
+    sub = get_object_or_404(
+        course_submissions(course).select_related("user", "exercise", "version"), pk=pk
+    )
+    previous, diff = selectors.submission_diff(sub)
+    later = (Submission.objects.filter(user=sub.user, exercise=sub.exercise, kind=sub.kind,
+                                       created_at__gt=sub.created_at)
+             .only("id").order_by("created_at", "id").first())
+    return render(request, "dashboard/submission.html", _ctx(
+        request, course, sub=sub, previous=previous, next=later, diff=diff,
+        regrades=sub.regrade_results.select_related("version", "regrade").defer("verdict")
+        .order_by("-id"),
+        latest=selectors.latest_regrades([sub.pk]).get(sub.pk),
+        diagnostics=selectors.diagnostics_of(sub.verdict),
+    ))
+
+
+# --------------------------------------------------------------------------- regrade
+
+
+@require_POST
+@course_view(roles=(INSTRUCTOR,))
+def regrade_start(request: HttpRequest, course: Course, slug: str) -> HttpResponse:
+    exercise = _exercise(course, slug)
+    username = request.POST.get("student", "").strip()
+    student = _student(course, username) if username else None
+    try:
+        regrade = services.regrade_start(course=course, exercise=exercise, by=request.user,
+                                         student=student)
+    except services.RegradeBusy as busy:  # one regrade per exercise at a time
+        messages.error(request, str(busy))
+        return redirect(reverse("dashboard:exercise", args=[course.slug, exercise.slug]))
+    return redirect(reverse("dashboard:regrade", args=[course.slug, regrade.pk]))
+
+
+def _regrade(course: Course, pk: int) -> Regrade:
+    return get_object_or_404(Regrade.objects.select_related("exercise", "version", "student"),
+                             pk=pk, course=course)
+
+
+@require_GET
+@course_view()
+def regrade_detail(request: HttpRequest, course: Course, pk: int) -> HttpResponse:
+    regrade = _regrade(course, pk)
+    return render(request, "dashboard/regrade.html", _ctx(
+        request, course, regrade=regrade,
+        changes=services.regrade_changes(regrade) if regrade.finished else [],
+        results=selectors.regrade_result_rows(regrade),
+    ))
+
+
+@require_GET
+@course_view(api=True)
+def api_regrade(request: HttpRequest, course: Course, pk: int) -> HttpResponse:
+    regrade = _regrade(course, pk)
+    return JsonResponse({
+        "id": regrade.pk, "exercise": regrade.exercise.slug, "version": regrade.version.number,
+        "status": regrade.status, "total": regrade.total, "done": regrade.done,
+        "failed": regrade.failed,
+        "changes": [
+            {"student": c["user"].username, "before": c["before"], "after": c["after"]}
+            for c in (services.regrade_changes(regrade) if regrade.finished else [])
+        ],
+    })
