@@ -18,7 +18,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
-    return default if raw in (None, "") else int(raw)
+    return default if not raw else int(raw)
 
 
 def env_list(name: str, default: str) -> list[str]:

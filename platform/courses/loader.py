@@ -170,7 +170,8 @@ class _Reader:
         if not isinstance(node, MappingNode):
             self.add(file, _line_of(node), "expected a mapping of keys at the top level")
             return None
-        return self._convert(node, loader, file)  # type: ignore[return-value]
+        converted: _Map = self._convert(node, loader, file)
+        return converted
 
     def _convert(self, node: Node, loader: yaml.SafeLoader, file: Path) -> Any:
         if isinstance(node, MappingNode):
@@ -218,7 +219,9 @@ def _node_line(value: Any) -> int | None:
 # --------------------------------------------------------------------------- field helpers
 
 
-def _unknown_keys(r: _Reader, file: Path, mapping: _Map, allowed: Iterable[str], what: str) -> None:
+def _unknown_keys(
+    r: _Reader, file: Path, mapping: dict[str, Any], allowed: Iterable[str], what: str
+) -> None:
     allowed = tuple(allowed)
     for key in mapping:
         if key not in allowed:
@@ -584,16 +587,18 @@ def _load_exercise(r: _Reader, folder: Path, lesson_slug: str) -> ExerciseSpec |
             for key, value in raw_limits.items():
                 number = _as_float(value)
                 top = r.max_limits.get(key)
-                if key in LIMIT_KEYS and (number is None or not number > 0):
+                if key not in LIMIT_KEYS:
+                    continue  # reported by _unknown_keys above
+                if number is None or not number > 0:
                     r.add(file, _key_line(raw_limits, key), f"limit {key} must be > 0")
-                elif key in LIMIT_KEYS and top is not None and number > top:
+                elif top is not None and number > top:
                     r.add(
                         file,
                         _key_line(raw_limits, key),
                         f"limit {key} is {server_limits.describe(key, number)}, above the "
                         f"server maximum of {server_limits.describe(key, top)}",
                     )
-                elif key in LIMIT_KEYS:
+                else:
                     limits[key] = int(number) if float(number).is_integer() else number
 
     forbidden = _str_list(r, file, data.get("forbidden"), _key_line(data, "forbidden"), "forbidden")

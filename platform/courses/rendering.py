@@ -10,6 +10,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import markdown
 import nh3
@@ -24,7 +25,7 @@ _TITLE_LINE = re.compile(r"\A\s*#\s+[^\n]*\n")
 _H2 = re.compile(r'<h2 id="([^"]+)">(.*?)</h2>', re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
 _EXTENSIONS = ["fenced_code", "tables", "toc", "codehilite", "pymdownx.arithmatex"]
-_CONFIG = {
+_CONFIG: dict[str, dict[str, Any]] = {
     "codehilite": {"guess_lang": False, "css_class": "highlight"},
     "pymdownx.arithmatex": {"generic": True},
     # align="" rather than style="": the strict CSP (style-src 'self') drops style attributes.

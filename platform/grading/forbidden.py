@@ -129,7 +129,7 @@ class _Finder(ast.NodeVisitor):
             and isinstance(node.args[1], ast.Constant)
             and node.args[1].value in self.methods
         ):
-            self._hit(f"Tensor.{node.args[1].value}", node.lineno)
+            self._hit(f"Tensor.{node.args[1].value!s}", node.lineno)
         self.generic_visit(node)
 
     def resolve(self, node: ast.AST) -> str | None:

@@ -188,8 +188,8 @@ def _run(job: dict[str, Any]) -> bytes:
         rng = (_get_rng(), np.random.get_state(), random.getstate())
         for i, call in enumerate(calls):
             try:
-                args = tuple(eval(str(a), dict(ns)) for a in call.get("args", []))
-                call_args.append(_clone_tree(args))
+                built = tuple(eval(str(a), dict(ns)) for a in call.get("args", []))
+                call_args.append(_clone_tree(built))
             except BaseException as exc:
                 call_args.append(None)
                 extra.setdefault("arg_errors", {})[str(i)] = _exception_record(exc, "", "args")
@@ -381,7 +381,7 @@ def _owner_of(dotted: str) -> tuple[Any, str]:
 
 
 def _cell_line() -> int | None:
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_filename == CELL:
             return frame.f_lineno

@@ -32,7 +32,7 @@ import builtins
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 MAX_LENGTH = 2_000  # characters of one expression
 MAX_NODES = 400  # AST nodes of one expression
@@ -491,7 +491,7 @@ def _getattr(obj: Any, name: str) -> Any:
     return getattr(obj, name)
 
 
-def _is_int(x: Any) -> bool:
+def _is_int(x: Any) -> TypeGuard[int]:
     return isinstance(x, int) and not isinstance(x, bool)
 
 

@@ -17,7 +17,7 @@ import math
 import struct
 import types
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import torch
@@ -227,9 +227,10 @@ _repr = repr
 _len = len
 _dumps = json.dumps
 _pack = struct.pack
+_EMPTY_DICTS: tuple[dict[Any, Any], ...] = ({}, __import__("collections").OrderedDict())
 _DICT_VIEWS = tuple(
     type(view)
-    for d in ({}, __import__("collections").OrderedDict())
+    for d in _EMPTY_DICTS
     for view in (d.keys(), d.values(), d.items())
 )
 
@@ -428,7 +429,8 @@ class Encoder:
         if cls in (list, tuple) or cls in _DICT_VIEWS:
             tag = "tuple" if cls is tuple else "list"
             items = list(obj)
-            node = {"t": tag, "items": [self.node(v, depth + 1) for v in items[:MAX_ITEMS]]}
+            node: dict[str, Any] = {
+                "t": tag, "items": [self.node(v, depth + 1) for v in items[:MAX_ITEMS]]}
             if cls in _DICT_VIEWS:
                 node["cls"] = cls.__name__
             if len(items) > MAX_ITEMS:
@@ -473,7 +475,7 @@ class Encoder:
         elif isinstance(obj, np.floating):
             value = _float_json(float(obj))
         elif isinstance(obj, np.complexfloating):
-            value = [_float_json(obj.real), _float_json(obj.imag)]
+            value = [_float_json(float(obj.real)), _float_json(float(obj.imag))]
         else:
             return {"t": "opaque", "cls": f"numpy.{dtype}", "repr": _capped_repr(obj)}
         return {"t": "npscalar", "dtype": dtype, "v": value}
@@ -864,7 +866,7 @@ class _Decoder:
             parsed.append(tuple(_typed(x, str)[:MAX_REPR] for x in layer))
         return ModuleSummary(
             cls=str(n.get("cls", ""))[:MAX_REPR],
-            layers=parsed,  # type: ignore[arg-type]
+            layers=parsed,
             params=self._named_tensors(n.get("params", []), depth),
             buffers=self._named_tensors(n.get("buffers", []), depth),
             training=bool(n.get("training", True)),
@@ -899,7 +901,7 @@ def _json_float(v: Any) -> float:
     return float(v)
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
