@@ -8,6 +8,10 @@ The format is documented for instructors in ``lessons/README.md``::
 
 Every problem found is reported with its file and line; ``load_course`` collects all of
 them before raising, so an instructor fixes a whole batch in one go.
+
+Why this file is long: it is the one reader of one file format, field by field, each with
+its own line-numbered message; split, the rules of a field would sit apart from the format
+they belong to.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ Each comparator returns a ``Finding``: passed or not, at most one diagnostic cod
 catalogue (docs/grading.md) and the facts its message needs (already formatted as short
 strings, so ``grading.messages`` only fills templates). Nothing here runs student code:
 inputs come from ``grading.wire.decode``.
+
+Why this file is long: one comparator per kind of value (tensor, array, frame, series,
+module, scalar, sequence, mapping…), each short, all sharing the same ``Finding`` shape and
+tolerance rules; they are read as a catalogue, side by side.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from grading.messages import shape_text
 from grading.wire import (
     CallableValue,
     Column,
@@ -71,12 +76,6 @@ def fail(diagnostic: str | None, variant: str = "", **facts: Any) -> Finding:
 
 
 # --------------------------------------------------------------------------- formatting
-
-
-def fmt_shape(shape: Sequence[int]) -> str:
-    if len(shape) == 1:
-        return f"({shape[0]},)"
-    return "(" + ", ".join(str(int(s)) for s in shape) + ")"
 
 
 def fmt_num(x: Any) -> str:
@@ -285,12 +284,12 @@ def compare_number(expected: Any, actual: Any, opts: Options) -> Finding:
     """Python/NumPy numbers and 0-d tensors compare by value, whatever their type."""
     if isinstance(actual, torch.Tensor) and actual.ndim > 0:
         if actual.numel() == 1:
-            return fail("wrong-type", "one-element-tensor", actual_shape=fmt_shape(actual.shape))
+            return fail("wrong-type", "one-element-tensor", actual_shape=shape_text(actual.shape))
         return fail(
             "shape-mismatch",
             "number",
             expected_shape="()",
-            actual_shape=fmt_shape(actual.shape),
+            actual_shape=shape_text(actual.shape),
         )
     if not _is_number(actual):
         if isinstance(actual, bool):
@@ -398,8 +397,8 @@ def compare_tensor(expected: torch.Tensor, actual: Any, opts: Options) -> Findin
         return fail(
             "shape-mismatch",
             "",
-            expected_shape=fmt_shape(em.shape),
-            actual_shape=fmt_shape(am.shape),
+            expected_shape=shape_text(em.shape),
+            actual_shape=shape_text(am.shape),
         )
     if expected.dtype != actual.dtype:
         return fail(
@@ -487,8 +486,8 @@ def compare_ndarray(expected: np.ndarray, actual: Any, opts: Options) -> Finding
         return fail(
             "shape-mismatch",
             "",
-            expected_shape=fmt_shape(expected.shape),
-            actual_shape=fmt_shape(actual.shape),
+            expected_shape=shape_text(expected.shape),
+            actual_shape=shape_text(actual.shape),
         )
     if expected.dtype != actual.dtype:
         return fail(
@@ -688,8 +687,8 @@ def _shape_and_index(
         return fail(
             "shape-mismatch",
             "",
-            expected_shape=fmt_shape(expected.shape),
-            actual_shape=fmt_shape(actual.shape),
+            expected_shape=shape_text(expected.shape),
+            actual_shape=shape_text(actual.shape),
         )
     index = compare_column(expected.index, actual.index, Options(), "index")
     if not index.passed and index.diagnostic == "wrong-value":

@@ -3,11 +3,15 @@
 ``render(code, facts)`` picks the template for ``(code, facts["variant"])`` and fills it with
 the facts a comparator or the error mapper found. Missing facts render as "?" rather than
 failing: a message must never break a verdict.
+
+Why this file is long: it is mostly data, every message template in two languages, kept in
+one table so that a translator reads the English and the Chinese side by side.
 """
 
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from typing import Any
 
 LANGS = ("en", "zh-hans")
@@ -353,6 +357,13 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "en": "(Your code stopped with an error at line {line}.)",
         "zh-hans": "（代码在第 {line} 行出错后停止了。）",
     },
+    # The score rule (grading.scoring): said on a verdict whose passed checks do not count.
+    ("not-counted", ""): {
+        "en": "Points count only when your code runs to the end without an error or a "
+        "limit: {passed} of {total} checks were already right, but this attempt scores 0.",
+        "zh-hans": "只有代码完整运行结束（没有出错、没有超出限制）时才计分：已有 {passed} / "
+        "{total} 项检查正确，但这次提交得 0 分。",
+    },
     ("passed", ""): {"en": "`{name}` is correct.", "zh-hans": "`{name}` 正确。"},
 }
 
@@ -568,6 +579,14 @@ LIMIT_KEYS = {
 }
 _BYTES = frozenset({"memory", "output", "result_size", "file_size"})
 _UNIT = {"en": "bytes", "zh-hans": "字节"}
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    """A shape as Python writes a tuple: (3, 2), (5,), (). The one shape formatter of the
+    messages, the diagnostics and the value previews."""
+    if len(shape) == 1:
+        return f"({int(shape[0])},)"
+    return "(" + ", ".join(str(int(s)) for s in shape) + ")"
 
 
 def fmt_bytes(n: float, lang: str = "en") -> str:
