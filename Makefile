@@ -1,10 +1,11 @@
-# The two commands of the README: `make run` and `make test`.
+# The two commands of the README: `make run` (the classroom server) and `make test`.
+# `make dev`: the same with DEBUG on and Django's autoreloading server (developers only).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
 
-.PHONY: install run test lint bench
+.PHONY: install run dev test lint bench
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +16,9 @@ install: $(STAMP)
 
 run: install
 	@bash scripts/run.sh
+
+dev: install
+	@DJANGO_DEBUG=1 bash scripts/run.sh
 
 test: install
 	@bash scripts/test.sh

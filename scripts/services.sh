@@ -19,10 +19,20 @@ ensure_redis() {
   echo "Starting Redis on port $port…"
   mkdir -p var
   redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
-    --dir "$PWD/var" --logfile "$PWD/var/redis.log"
+    --dir "$PWD/var" --logfile "$PWD/var/redis.log" --pidfile "$PWD/var/redis-$port.pid"
+  STARTED_REDIS_PIDFILE="$PWD/var/redis-$port.pid"
   for _ in $(seq 50); do redis_answers "$url" && return 0; sleep 0.1; done
   echo "Redis did not start; see var/redis.log" >&2
   return 1
+}
+
+# Stop the Redis that ensure_redis started (none if one was already answering).
+stop_started_redis() {
+  local pidfile=${STARTED_REDIS_PIDFILE:-}
+  [ -n "$pidfile" ] && [ -s "$pidfile" ] || return 0
+  kill "$(cat "$pidfile")" 2>/dev/null || true
+  rm -f "$pidfile"
+  STARTED_REDIS_PIDFILE=
 }
 
 has_gpu() {

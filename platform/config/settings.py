@@ -84,13 +84,24 @@ DATABASES = {
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=60
     )
 }
+SQLITE_OPTIONS = {
+    "timeout": 30,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file (not :memory:) so that a Celery worker process can share the test database.
     # TEST_SQLITE_PATH: lets several test runs on one machine use separate files.
     DATABASES["default"]["TEST"] = {
         "NAME": env_str("TEST_SQLITE_PATH", str(VAR_DIR / "test.sqlite3"))
     }
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    # Many students at once (make run, docs/deploy.md): WAL lets readers and the one writer
+    # run side by side (in rollback-journal mode polling readers starved the writers);
+    # synchronous=NORMAL is durable in WAL except on power loss; writers queue for up to
+    # `timeout` s. IMMEDIATE takes the write lock at BEGIN: a read-then-write transaction never
+    # fails to upgrade (which the busy timeout does not cover), and requests write in short
+    # transactions only (nothing waits, e.g. a long poll, inside one).
+    DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 elif env_int("DATABASE_POOL_SIZE", 0) > 0:
     # PostgreSQL connection pool per web process (needs psycopg-pool): threads borrow a
