@@ -20,6 +20,7 @@ from grading import bounds, display, safe_expr, wire
 from grading import compare as cmp
 from grading import forbidden as forbid
 from grading import limits as server_limits
+from grading import scoring
 from grading.diagnostics import classify_error, error_view
 from grading.messages import LIMITS, limit_message, render, run_end_message
 from grading.spec import CheckSpec, ExerciseSpec
@@ -49,6 +50,8 @@ class CheckResult:
     # only); None = not shown, and the key is left out of the JSON.
     expected: str | None = None
     actual: str | None = None
+    # False when the attempt's outcome does not count (grading.scoring, the score rule).
+    counted: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -60,6 +63,7 @@ class CheckResult:
             "message": self.messages.get("en", ""),
             "messages": self.messages,
             "hidden": self.hidden,
+            "counted": self.counted,
         }
         if not self.hidden:  # belt and braces: a hidden check never carries values
             if self.expected is not None:
@@ -406,7 +410,8 @@ def grade(spec: ExerciseSpec, code: str | bytes, *, pool: Any) -> Verdict:
         verdict.message = _msg("internal", detail=f"{type(exc).__name__}: {exc}"[:300])
     if not verdict.duration_ms:
         verdict.duration_ms = (time.monotonic() - t0) * 1000
-    verdict.score = sum(c.points for c in verdict.checks)
+    # The one score rule (grading/scoring.py): points count only if the cell ran to the end.
+    scoring.withhold(verdict)
     return verdict
 
 

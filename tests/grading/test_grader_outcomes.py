@@ -59,11 +59,15 @@ def test_early_exit_is_an_error(pool):
     assert v.outcome == "error" and v.score == 0
 
 
-def test_error_keeps_partial_credit_and_trims_traceback(pool):
+def test_error_scores_zero_shows_what_was_right_and_trims_traceback(pool):
     spec = make_spec(SETUP, "c = a + b\nd = c * 2\n", CheckSpec(name="c"), CheckSpec(name="d"))
     code = "c = a + b\ndef f(t):\n    return t.item()\nd = f(c)\n"
     v = grader.grade(spec, code, pool=pool).to_dict()
-    assert v["outcome"] == "error" and v["score"] == 1.0
+    # The score rule (grading.scoring): a cell that raised scores 0, its checks still shown.
+    assert v["outcome"] == "error" and v["score"] == 0 and v["passed"] is False
+    c, d = v["checks"]
+    assert c["passed"] and c["points"] == 0 and c["counted"] is False and not d["passed"]
+    assert "1 of 2 checks" in v["message"]["en"] and "1 / 2" in v["message"]["zh-hans"]
     err = v["error"]
     assert err["diagnostic"] == "item-multi-element" and err["line"] == 3
     assert [f["line"] for f in err["frames"]] == [4, 3]
