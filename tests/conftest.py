@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
@@ -40,3 +42,12 @@ def teacher(db) -> User:
 @pytest.fixture
 def alice_token(alice) -> str:
     return ApiToken.objects.issue(alice)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_worker_census():
+    """Each test starts with no remembered worker census (submissions.services keeps one
+    for two seconds), so a test's own mock of workers.online is the one routing sees."""
+    services = sys.modules.get("submissions.services")
+    if services is not None:
+        services._online_cache = (float("-inf"), {})

@@ -7,7 +7,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.email_url import email_settings as _email_settings
 from config.env import env_bool, env_int, env_list, env_str
+from grading import code as _grading_code  # plain Python: the code size limit
 from grading import limits as _grading_limits  # plain Python: the maxima's defaults
 
 BASE_DIR = Path(__file__).resolve().parents[2]  # the repository root
@@ -74,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.staff_links",
+                "accounts.context_processors.my_courses",
             ]
         },
     }
@@ -162,7 +165,7 @@ if not DEBUG:
 
 # --- The course -------------------------------------------------------------------------
 LESSONS_DIR = Path(env_str("LESSONS_DIR", str(BASE_DIR / "lessons")))
-MAX_CODE_BYTES = 64 * 1024
+MAX_CODE_BYTES = _grading_code.MAX_CODE_BYTES  # defined once, in grading/code.py
 # Upper bounds of the sandbox limits an exercise may ask for: the lesson loader refuses more,
 # the grader clamps older rows (grading/limits.py has the defaults and the other fields).
 # Keep twice SANDBOX_MAX_WALL_SECONDS (reference run + student run) below
@@ -222,6 +225,28 @@ LOGIN_RATE_LIMIT_USER = env_str("LOGIN_RATE_LIMIT_USER", "5/300")
 LOGIN_RATE_LIMIT_IP = env_str("LOGIN_RATE_LIMIT_IP", "300/300")
 # Open `?wait=` long polls per user (each holds a web thread); beyond it: answer at once.
 LONG_POLL_MAX_PER_USER = env_int("LONG_POLL_MAX_PER_USER", 4)
+
+# --- Accounts: sign-up, join links, e-mail (docs/instructors.md, "Students") -----------
+# Sign-ups per client address per window ("COUNT/SECONDS"): high enough for a class behind
+# one NAT signing up in the first minutes, low enough to stop a script making accounts.
+SIGNUP_RATE_LIMIT_IP = env_str("SIGNUP_RATE_LIMIT_IP", "60/600")
+# Password-reset requests per client address per window (each one sends an e-mail).
+PASSWORD_RESET_RATE_LIMIT_IP = env_str("PASSWORD_RESET_RATE_LIMIT_IP", "20/3600")
+# How long a set-password or reset link works (a link also dies once it has been used).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_SECONDS", 7 * 24 * 3600)
+# EMAIL_URL selects SMTP (smtp://user:password@host:587, smtps://…), `console:` or
+# `file:///folder`; unset, every message is written as a file into var/mail.
+EMAIL_URL = env_str("EMAIL_URL", "")
+try:
+    globals().update(_email_settings(EMAIL_URL, VAR_DIR / "mail"))
+except ValueError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
+# Set-password links of a bulk import are e-mailed only when e-mail has been set up.
+EMAIL_CONFIGURED = bool(EMAIL_URL.strip())
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Learn PyTorch <noreply@localhost>")
+# The address students use, for links that leave the site (e-mails, `manage.py joinlink`,
+# `manage.py enroll`); pages build theirs from the request instead.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

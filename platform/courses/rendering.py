@@ -96,8 +96,9 @@ def strip_title(text: str) -> str:
     return _TITLE_LINE.sub("", text, count=1)
 
 
-def render_prose(text: str) -> tuple[list[Block], list[tuple[str, str]]]:
-    """Split prose at `::: exercise <slug>` lines; return the blocks and (id, title) headings.
+def render_prose(text: str) -> list[Block]:
+    """Split prose at `::: exercise <slug>` lines; each html block lists its (id, title)
+    headings.
 
     The whole text is rendered in one pass (so heading ids are unique on the page), with each
     exercise line turned into a placeholder that the result is then split at.
@@ -113,9 +114,7 @@ def render_prose(text: str) -> tuple[list[Block], list[tuple[str, str]]]:
         blocks.append(Block("exercise", match.group(1)))
         pos = match.end()
     blocks.append(_html_block(html[pos:]))
-    blocks = [b for b in blocks if b.value.strip()]
-    toc = [h for b in blocks for h in b.headings]
-    return blocks, toc
+    return [b for b in blocks if b.value.strip()]
 
 
 def _html_block(raw: str) -> Block:

@@ -1,34 +1,38 @@
-"""Reads for the course pages."""
+"""Reads for the course pages.
+
+Grades and progress are the effective grades of `dashboard.grades` (regrades, overrides
+and the score rule applied), the same ones My grades, the gradebook and its CSV show: a
+student's page never reads raw submission scores.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Max
-
 from courses.models import Exercise, Lesson
+from dashboard.grades import latest_regrades, student_grades
+from grading.scoring import counted_score
 from submissions.models import Submission
 
 
+def _all_exercises() -> list[Exercise]:
+    return list(Exercise.objects.filter(current_version__isnull=False)
+                .select_related("current_version"))
+
+
 def best_scores(user: Any, exercises: list[Exercise]) -> dict[int, float]:
-    """Best graded score per exercise id for this user."""
-    rows = (
-        Submission.objects.filter(
-            user=user, exercise__in=exercises, kind=Submission.Kind.SUBMIT,
-            status=Submission.Status.GRADED,
-        )
-        .values("exercise_id")
-        .annotate(best=Max("score"))
-    )
-    return {r["exercise_id"]: r["best"] or 0.0 for r in rows}
+    """The effective grade per exercise id for this user (exercises with a grade only)."""
+    return {
+        exercise_id: cell.grade
+        for exercise_id, cell in student_grades(user, exercises).items()
+        if cell.grade is not None
+    }
 
 
-def passed_exercise_ids(user: Any) -> set[int]:
-    return set(
-        Submission.objects.filter(user=user, kind=Submission.Kind.SUBMIT, outcome="passed")
-        .values_list("exercise_id", flat=True)
-        .distinct()
-    )
+def passed_exercise_ids(user: Any, exercises: list[Exercise] | None = None) -> set[int]:
+    """Ids of the exercises this user has passed (by the effective grade)."""
+    exercises = _all_exercises() if exercises is None else exercises
+    return {i for i, cell in student_grades(user, exercises).items() if cell.passed}
 
 
 def lessons_with_progress(user: Any) -> list[dict[str, Any]]:
@@ -45,7 +49,10 @@ def attempts_by_exercise(
     user: Any, exercises: list[Exercise], per_exercise: int = 20
 ) -> dict[int, list[dict[str, Any]]]:
     """The user's graded-or-pending Submit attempts per exercise id, newest first, with code
-    (their own code only: this feeds the history list and its "restore" buttons)."""
+    (their own code only: this feeds the history list and its "restore" buttons).
+
+    Outcome and score are the effective ones (a finished regrade's, scored by the score
+    rule), `regraded` says when a regrade gave them."""
     rows = (
         Submission.objects.filter(user=user, exercise__in=exercises, kind=Submission.Kind.SUBMIT)
         .order_by("-created_at", "-id")
@@ -61,4 +68,12 @@ def attempts_by_exercise(
                 "score": row["score"], "max_score": row["max_score"],
                 "created_at": row["created_at"].isoformat(), "code": row["code"],
             })
+    shown = [a for bucket in result.values() for a in bucket]
+    regrades = latest_regrades([a["id"] for a in shown])
+    for attempt in shown:
+        rg = regrades.get(attempt["id"])
+        if rg is not None:
+            attempt.update(outcome=rg.outcome, score=rg.score, max_score=rg.max_score)
+        attempt["regraded"] = rg is not None
+        attempt["score"] = counted_score(attempt["outcome"], attempt["score"])
     return result

@@ -30,10 +30,10 @@ def exercise_publish(*, exercise: Exercise, spec: ExerciseSpec) -> ExerciseVersi
             current.data = data
             current.save(update_fields=["data"])
         return current
-    number = (current.number if current else 0) + 1
+    # After the highest number ever used (not the current one's: a version may have been
+    # published after it and rolled back), so numbers never repeat.
     last = exercise.versions.order_by("-number").first()
-    if last is not None:
-        number = last.number + 1
+    number = (last.number if last is not None else 0) + 1
     version = ExerciseVersion.objects.create(
         exercise=exercise, number=number, fingerprint=fingerprint, data=data
     )

@@ -54,7 +54,7 @@ def lesson_page(request: HttpRequest, slug: str) -> HttpResponse:
         "drafts": {d.exercise_id: d for d in Draft.objects.filter(
             user=request.user, exercise__in=ex_list)},
     }
-    blocks, _toc = render_prose(strip_title(pick_language(lesson.prose, lang)))
+    blocks = render_prose(strip_title(pick_language(lesson.prose, lang)))
     items: list[dict[str, Any]] = []
     toc: list[dict[str, Any]] = []
     placed = set()

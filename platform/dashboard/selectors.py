@@ -1,13 +1,12 @@
-"""Reads for the dashboard: effective grades, the gradebook, exercise statistics, queues.
+"""Reads for the dashboard: the gradebook, exercise statistics, submissions, queues.
 
-A submission's *effective* result is its latest finished regrade result if it has one,
-else the result the student got. A student's grade on an exercise is their override if
-one is set, else the best effective score over their graded submissions.
+Grades are the effective grades of `dashboard.grades` (the one rule: regrades, overrides
+and the score rule applied), re-exported here for the views and services that read them.
 
 Lists never load whole verdicts (or code): a verdict can be large, and a page listing
 hundreds of them must not pull them all into the web process. What a list needs of a
-verdict, its diagnostic codes, the database extracts (`verdict_codes`); only a detail page
-loads one verdict.
+verdict, its diagnostic codes, the database extracts (`grades.with_codes`); only a detail
+page loads one verdict.
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Expression, F, Func, JSONField, Max, QuerySet
-from django.db.models.fields.json import KT
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from courses.models import Exercise, pick_language
@@ -30,149 +28,31 @@ from dashboard.access import (
     course_students,
     course_submissions,
 )
+from dashboard.grades import (  # noqa: F401 - re-exported: the one effective grade
+    MAX_CODE_LENGTH,
+    MAX_CODES,
+    REFUSED,
+    Cell,
+    Effective,
+    FailedCheckCodes,
+    best_effective,
+    codes_of,
+    effective_grades,
+    effective_results,
+    latest_regrades,
+    max_score,
+    student_courses,
+    student_grades,
+    with_codes,
+)
 from dashboard.models import Course, Override, Regrade, RegradeResult
+from grading.scoring import counted_score
 from submissions.models import Submission
 
-# --------------------------------------------------------------------------- verdict codes
-
-MAX_CODES = 50  # diagnostic codes kept per verdict in a list row
-MAX_CODE_LENGTH = 80
-
-
-class FailedCheckCodes(Func):
-    """The `diagnostic` of every failed check in a verdict, as a JSON array, computed in
-    the database so that the verdict itself never leaves it (SQLite and PostgreSQL)."""
-
-    output_field = JSONField()
-
-    def __init__(self, verdict: Expression | str, **extra: Any) -> None:
-        super().__init__(F(verdict) if isinstance(verdict, str) else verdict, **extra)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        v, params = compiler.compile(self.source_expressions[0])
-        # Paths into the verdict itself (c.fullkey), not json_extract(c.value): a check
-        # that is not an object must give NULL, not a "malformed JSON" error.
-        sql = (
-            f"(SELECT json_group_array(json_extract({v}, c.fullkey || '.diagnostic')) "
-            f"FROM json_each({v}, '$.checks') AS c "
-            f"WHERE json_type({v}, c.fullkey || '.diagnostic') = 'text' "
-            f"AND NOT COALESCE(json_extract({v}, c.fullkey || '.passed'), 0))"
-        )
-        return sql, [*params, *params, *params, *params]
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any
-                      ) -> tuple[str, list[Any]]:
-        v, params = compiler.compile(self.source_expressions[0])
-        path = ('$.checks[*] ? (!(exists(@.passed ? (@ == true)))).diagnostic '
-                '? (@.type() == "string")')
-        return f"COALESCE(jsonb_path_query_array({v}, '{path}'), '[]'::jsonb)", params
-
-
-def with_codes(qs: QuerySet[Any]) -> QuerySet[Any]:
-    """Annotate `check_codes` and `error_code` from the row's verdict (never loading it)."""
-    return qs.annotate(check_codes=FailedCheckCodes("verdict"),
-                       error_code=KT("verdict__error__diagnostic"))
-
-
-def codes_of(check_codes: Any, error_code: Any) -> list[str]:
-    """The list `diagnostics_of` gives, from the annotations of `with_codes`."""
-    codes = [c for c in (check_codes if isinstance(check_codes, list) else [])]
-    codes.append(error_code)
-    return [c[:MAX_CODE_LENGTH] for c in codes if isinstance(c, str) and c][:MAX_CODES]
-
-
-@dataclass
-class Effective:
-    submission_id: int
-    user_id: int
-    exercise_id: int
-    created_at: datetime
-    outcome: str
-    score: float | None
-    max_score: float
-    codes: list[str] | None  # diagnostic codes, when asked for
-    regraded: bool = False
-
-
-def latest_regrades(
-    submission_ids: list[int] | None = None, *, with_codes_: bool = False
-) -> dict[int, RegradeResult]:
-    """The latest finished regrade result per submission id, without its verdict (a row's
-    `.verdict` is then read on access, one query: fine for one, not for a list).
-    With `with_codes_`, each row has `check_codes` and `error_code` (see `codes_of`)."""
-    rows = (
-        RegradeResult.objects.filter(status=RegradeResult.Status.DONE)
-        .defer("verdict").order_by("submission_id", "finished_at", "id")
-    )
-    if submission_ids is not None:
-        rows = rows.filter(submission_id__in=submission_ids)
-    if with_codes_:
-        rows = with_codes(rows)
-    return {r.submission_id: r for r in rows}
-
-
-def effective_results(
-    exercises: list[Exercise], user_ids: list[int] | None = None, *, with_codes_: bool = False
-) -> list[Effective]:
-    """Graded Submit attempts on these exercises, oldest first, regrades applied.
-
-    With `with_codes_`, each result carries its diagnostic codes (extracted by the database).
-    """
-    qs = Submission.objects.filter(
-        exercise__in=exercises, kind=Submission.Kind.SUBMIT, status=Submission.Status.GRADED
-    ).order_by("created_at", "id")
-    if user_ids is not None:
-        qs = qs.filter(user_id__in=user_ids)
-    columns = ["id", "user_id", "exercise_id", "created_at", "outcome", "score", "max_score"]
-    if with_codes_:
-        qs = with_codes(qs)
-        columns += ["check_codes", "error_code"]
-    rows = list(qs.values(*columns))
-    regrades = latest_regrades([r["id"] for r in rows], with_codes_=with_codes_)
-    out = []
-    for r in rows:
-        rg = regrades.get(r["id"])
-        if rg is not None:
-            codes = codes_of(rg.check_codes, rg.error_code) if with_codes_ else None
-            out.append(Effective(r["id"], r["user_id"], r["exercise_id"], r["created_at"],
-                                 rg.outcome, rg.score, rg.max_score, codes, regraded=True))
-        else:
-            codes = codes_of(r["check_codes"], r["error_code"]) if with_codes_ else None
-            out.append(Effective(r["id"], r["user_id"], r["exercise_id"], r["created_at"],
-                                 r["outcome"], r["score"], r["max_score"], codes))
-    return out
-
-
-def best_effective(exercise: Exercise, user_ids: list[int] | None = None) -> dict[int, float]:
-    """Best effective score per user id on one exercise (overrides not applied)."""
-    best: dict[int, float] = {}
-    for row in effective_results([exercise], user_ids):
-        best[row.user_id] = max(best.get(row.user_id, 0.0), row.score or 0.0)
-    return best
+_max_score = max_score  # the old private name, still read by views
 
 
 # --------------------------------------------------------------------------- gradebook
-
-
-@dataclass
-class Cell:
-    score: float | None = None  # None: never attempted
-    attempts: int = 0
-    last: datetime | None = None
-    passed: bool = False
-    override: Override | None = None
-    before: float | None = None  # best score before the latest regrade, when it changed it
-    changed: bool = False
-
-    @property
-    def grade(self) -> float | None:
-        return self.override.score if self.override is not None else self.score
-
-    @property
-    def delta(self) -> str:
-        if not self.changed:
-            return ""
-        return "up" if (self.score or 0) > (self.before or 0) else "down"
 
 
 @dataclass
@@ -190,10 +70,6 @@ class Gradebook:
     exercises: list[Exercise]
     rows: list[Row]
     max_total: float
-
-
-def _max_score(exercise: Exercise) -> float:
-    return float(exercise.current_version.spec.max_score) if exercise.current_version else 0.0
 
 
 def gradebook(
@@ -214,23 +90,10 @@ def gradebook(
             or needle in (u.email or "").lower()
         ]
     ids = [u.pk for u in students]
-    cells: dict[tuple[int, int], Cell] = defaultdict(Cell)
-    for row in effective_results(exercises, ids):
-        cell = cells[(row.user_id, row.exercise_id)]
-        cell.score = max(cell.score or 0.0, row.score or 0.0)
-        cell.passed = cell.passed or row.outcome == "passed"
-    # Attempts count every Submit (rejected ones too); activity counts Run as well.
-    for r in (
-        Submission.objects.filter(exercise__in=exercises, user_id__in=ids)
-        .values("user_id", "exercise_id", "kind")
-        .annotate(n=Count("id"), last=Max("created_at"))
-    ):
-        cell = cells[(r["user_id"], r["exercise_id"])]
-        if r["kind"] == Submission.Kind.SUBMIT:
-            cell.attempts += r["n"]
-        cell.last = max(filter(None, [cell.last, r["last"]]), default=None)
-    for o in Override.objects.filter(course=course, exercise__in=exercises, user_id__in=ids):
-        cells[(o.user_id, o.exercise_id)].override = o
+    cells = effective_grades(
+        exercises, ids,
+        Override.objects.filter(course=course, exercise__in=exercises, user_id__in=ids),
+    )
     # What the latest finished regrade of each exercise changed.
     seen: set[int] = set()
     for rg in Regrade.objects.filter(
@@ -246,6 +109,7 @@ def gradebook(
             if (cell.score or 0.0) != (before or 0.0):
                 cell.before, cell.changed = before, True
 
+    maxima = {ex.pk: max_score(ex) for ex in exercises}
     groups: dict[int, dict[str, Any]] = {}
     for ex in exercises:
         g = groups.setdefault(ex.lesson_id, {
@@ -253,10 +117,12 @@ def gradebook(
             "exercises": [], "max": 0.0,
         })
         g["exercises"].append(ex)
-        g["max"] += _max_score(ex)
+        g["max"] += maxima[ex.pk]
     rows = []
     for user in students:
-        row = Row(user=user, cells={ex.pk: cells.get((user.pk, ex.pk), Cell()) for ex in exercises})
+        row = Row(user=user, cells={
+            ex.pk: cells.get((user.pk, ex.pk)) or Cell(max_score=maxima[ex.pk]) for ex in exercises
+        })
         for lesson_id, g in groups.items():
             row.lesson_totals[lesson_id] = sum(
                 row.cells[ex.pk].grade or 0.0 for ex in g["exercises"]
@@ -375,6 +241,11 @@ def exercise_stats(course: Course, exercise: Exercise) -> dict[str, Any]:
         "passed": passed,
         "pass_rate": round(100 * passed / attempted) if attempted else None,
         "submissions": len(rows),
+        # Outside every figure above, but not hidden: attempts the platform refused.
+        "refused": Submission.objects.filter(
+            exercise=exercise, user_id__in=students, kind=Submission.Kind.SUBMIT,
+            outcome=REFUSED,
+        ).count(),
         "median_attempts": statistics.median(attempts_to_pass) if attempts_to_pass else None,
         "median_seconds_to_pass": statistics.median(times) if times else None,
         "attempts_distribution": distribution,
@@ -470,9 +341,11 @@ def browse_submissions(
         if diagnostic and diagnostic not in codes:
             continue
         out.append({
-            "sub": s, "outcome": eff_outcome, "score": rg.score if rg else s.score,
+            "sub": s, "outcome": eff_outcome,
+            "score": counted_score(eff_outcome, rg.score if rg else s.score),
             "max_score": rg.max_score if rg else s.max_score, "diagnostics": codes,
-            "regraded": rg is not None, "original_outcome": s.outcome, "original_score": s.score,
+            "regraded": rg is not None, "original_outcome": s.outcome,
+            "original_score": counted_score(s.outcome, s.score),
         })
         if len(out) >= limit:
             break

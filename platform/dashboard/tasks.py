@@ -24,7 +24,7 @@ STALE_CLAIM_SECONDS = 120  # a result running longer is presumed lost with its w
 def execute(spec: ExerciseSpec, code: str, *, kind: str = "submit",
             author: bool = False) -> dict[str, Any]:
     """The worker's grading path (imported late: the grader lives in another app)."""
-    from submissions.runner import execute as run
+    from grading.runner import execute as run
 
     return run(spec, code, kind=kind, author=author)
 

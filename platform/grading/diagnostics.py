@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from grading.bounds import clean_record
-from grading.messages import render
+from grading.messages import render, shape_text
 
 # Every code of the fixed catalogue (design.md), plus the ones this package adds.
 CATALOGUE: dict[str, str] = {
@@ -152,20 +152,14 @@ def classify_error(rec: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
         ops = facts_in.get("operands") or []
         facts["operand_shapes"] = (
             ": "
-            + ", ".join(f"{o['left']} {_shape(o['left_shape'])}" for o in ops[:1])
+            + ", ".join(f"{o['left']} {shape_text(o['left_shape'])}" for o in ops[:1])
             + ", "
-            + ", ".join(f"{o['right']} {_shape(o['right_shape'])}" for o in ops[:1])
+            + ", ".join(f"{o['right']} {shape_text(o['right_shape'])}" for o in ops[:1])
             if ops
             else ""
         )
         return "shape-mismatch", facts
     return None, facts
-
-
-def _shape(dims: list[int]) -> str:
-    if len(dims) == 1:
-        return f"({dims[0]},)"
-    return "(" + ", ".join(map(str, dims)) + ")"
 
 
 def _broadcast_facts(facts: dict[str, Any], facts_in: dict[str, Any], m: re.Match[str]) -> dict:
@@ -180,8 +174,8 @@ def _broadcast_facts(facts: dict[str, Any], facts_in: dict[str, Any], m: re.Matc
         facts.update(
             left=op.get("left"),
             right=op.get("right"),
-            left_shape=_shape(left),
-            right_shape=_shape(right),
+            left_shape=shape_text(left),
+            right_shape=shape_text(right),
         )
         facts["alignment"] = " (" + align(left, right) + ")"
         break

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from grading.messages import shape_text
 from grading.wire import (
     TORCH_DTYPE_NAMES,
     CallableValue,
@@ -54,12 +55,6 @@ _PRINT_LOCK = threading.Lock()
 def cap(text: str, limit: int = LIMIT) -> str:
     """Cut ``text`` to ``limit`` characters, marking the cut with ``…``."""
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + MARK
-
-
-def shape_text(shape: tuple[int, ...] | list[int]) -> str:
-    if len(shape) == 1:
-        return f"({int(shape[0])},)"
-    return "(" + ", ".join(str(int(s)) for s in shape) + ")"
 
 
 def preview(value: Any, *, limit: int = LIMIT, values: bool = True) -> str:

@@ -11,150 +11,23 @@ import ast
 import json
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from grading import bounds, display, safe_expr, wire
+from grading import bounds, display, safe_expr, scoring, wire
 from grading import compare as cmp
 from grading import forbidden as forbid
 from grading import limits as server_limits
-from grading import scoring
+from grading.code import check_code
 from grading.diagnostics import classify_error, error_view
 from grading.messages import LIMITS, limit_message, render, run_end_message
+from grading.pool import Pool
 from grading.spec import CheckSpec, ExerciseSpec
+from grading.verdict import CheckResult, RunView, Verdict
 
-MAX_CODE_BYTES = 64 * 1024
-OUTCOMES = (
-    "passed", "failed", "error", "timeout", "memory_limit", "output_limit", "rejected",
-    "queue_unavailable", "internal_error",
-)  # fmt: skip
-_STATUS_OUTCOME = {"timeout": "timeout", "memory_limit": "memory_limit"}
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass
-class CheckResult:
-    name: str
-    passed: bool
-    points: float
-    max_points: float
-    diagnostic: str | None = None
-    messages: dict[str, str] = field(default_factory=dict)
-    hidden: bool = False
-    # Notebook-style display of the reference's and the student's value, side by side on
-    # the page. Only for failed visible checks (never hidden ones; assert checks: actual
-    # only); None = not shown, and the key is left out of the JSON.
-    expected: str | None = None
-    actual: str | None = None
-    # False when the attempt's outcome does not count (grading.scoring, the score rule).
-    counted: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "passed": self.passed,
-            "points": self.points,
-            "max_points": self.max_points,
-            "diagnostic": self.diagnostic,
-            "message": self.messages.get("en", ""),
-            "messages": self.messages,
-            "hidden": self.hidden,
-            "counted": self.counted,
-        }
-        if not self.hidden:  # belt and braces: a hidden check never carries values
-            if self.expected is not None:
-                data["expected"] = self.expected
-            if self.actual is not None:
-                data["actual"] = self.actual
-        return data
-
-
-@dataclass
-class Verdict:
-    exercise: str
-    outcome: str
-    score: float = 0.0
-    max_score: float = 0.0
-    checks: list[CheckResult] = field(default_factory=list)
-    stdout: str = ""
-    error: dict[str, Any] | None = None
-    duration_ms: float = 0.0
-    queue: str = "cpu"
-    output_truncated: bool = False
-    message: dict[str, str] | None = None  # outcome-level note (limits, rejections)
-
-    @property
-    def passed(self) -> bool:
-        return self.outcome == "passed"
-
-    @property
-    def diagnostics(self) -> list[str]:
-        codes = [self.error["diagnostic"]] if self.error and self.error.get("diagnostic") else []
-        codes += [c.diagnostic for c in self.checks if c.diagnostic and c.diagnostic not in codes]
-        return list(dict.fromkeys(codes))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The verdict JSON of design.md, minus ``id``/``status`` (added by the DB layer).
-
-        At most ``bounds.VERDICT_MAX_BYTES`` serialized: larger verdicts (only a forged
-        export or a huge stdout makes one) have their largest texts cut, visibly."""
-        return bounds.cap_verdict(
-            {
-                "exercise": self.exercise,
-                "outcome": self.outcome,
-                "passed": self.passed,
-                "score": _round(self.score),
-                "max_score": _round(self.max_score),
-                "checks": [c.to_dict() for c in self.checks],
-                "stdout": self.stdout,
-                "error": self.error,
-                "queue": self.queue,
-                "duration_ms": round(self.duration_ms, 1),
-                # extensions
-                "diagnostics": self.diagnostics,
-                "output_truncated": self.output_truncated,
-                "message": self.message,
-            }
-        )
-
-
-@dataclass
-class RunView:
-    """What the Run button shows: output and the error, no grading."""
-
-    exercise: str
-    outcome: str  # "ok" | "error" | "timeout" | "memory_limit" | "output_limit" | "rejected" | …
-    stdout: str = ""
-    error: dict[str, Any] | None = None
-    duration_ms: float = 0.0
-    output_truncated: bool = False
-    names: dict[str, str] = field(default_factory=dict)  # checked name → short summary
-    message: dict[str, str] | None = None
-    # checked name → multi-line preview (value, shape, dtype); the page prefers it to names
-    values: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return bounds.cap_verdict(
-            {  # the same cap as a verdict's
-                "exercise": self.exercise,
-                "outcome": self.outcome,
-                "stdout": self.stdout,
-                "error": self.error,
-                "duration_ms": round(self.duration_ms, 1),
-                "output_truncated": self.output_truncated,
-                "names": self.names,
-                "values": self.values,
-                "message": self.message,
-            }
-        )
-
-
-def _round(x: float) -> float:
-    return round(float(x), 6)
+if TYPE_CHECKING:
+    from sandbox import Job, RunReport
 
 
 class ReferenceError_(RuntimeError):
@@ -202,7 +75,7 @@ def build_payload(spec: ExerciseSpec, code: str, mode: str = "submit") -> bytes:
     return json.dumps(doc).encode("utf-8")
 
 
-def _job(spec: ExerciseSpec, payload: bytes) -> Any:
+def _job(spec: ExerciseSpec, payload: bytes) -> Job:
     from sandbox import Job, Limits  # imported late: grading must load without the sandbox
 
     files = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in spec.files.items()}
@@ -218,37 +91,12 @@ def _job(spec: ExerciseSpec, payload: bytes) -> Any:
 
 
 def _normalise(code: str | bytes) -> tuple[str | None, dict[str, str] | None]:
-    """Return (code, None) or (None, rejection message)."""
-    raw = code if isinstance(code, bytes) else None
-    if raw is None:
-        try:
-            raw = code.encode("utf-8")  # type: ignore[union-attr]
-        except UnicodeEncodeError:
-            return None, _msg("not-utf8")
-    if len(raw) > MAX_CODE_BYTES:
-        return None, _msg("too-large", size=len(raw))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, _msg("not-utf8")
-    if "\x00" in text:
-        return None, _msg("nul")
-    return text, None
+    """Return (code, None) or (None, rejection message): the one rule of grading.code."""
+    text, problem = check_code(code)
+    return text, (problem.messages if problem else None)
 
 
 _OUTCOME_TEXT: dict[str, dict[str, str]] = {
-    "too-large": {
-        "en": "The code is {size} bytes; the limit is 65536 bytes (64 KB).",
-        "zh-hans": "代码有 {size} 字节，超过了 65536 字节（64 KB）的上限。",
-    },
-    "not-utf8": {
-        "en": "The code is not valid UTF-8 text.",
-        "zh-hans": "代码不是有效的 UTF-8 文本。",
-    },
-    "nul": {
-        "en": "The code contains a NUL character.",
-        "zh-hans": "代码中含有 NUL 字符。",
-    },
     "forbidden": {
         "en": "The code uses {calls}, which this exercise does not allow.",
         "zh-hans": "代码使用了本练习不允许的 {calls}。",
@@ -337,7 +185,7 @@ _CACHE: dict[tuple[str, str, str], wire.Decoded] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def reference_key(spec: ExerciseSpec, pool: Any) -> tuple[str, str, str]:
+def reference_key(spec: ExerciseSpec, pool: Pool) -> tuple[str, str, str]:
     version = str(getattr(spec, "version", "") or spec.grading_fingerprint())
     return (spec.slug, version, str(getattr(pool, "device", "cpu")))
 
@@ -347,7 +195,7 @@ def clear_reference_cache() -> None:
         _CACHE.clear()
 
 
-def reference(spec: ExerciseSpec, pool: Any) -> wire.Decoded:
+def reference(spec: ExerciseSpec, pool: Pool) -> wire.Decoded:
     """Run (or fetch from cache) the reference solution's export."""
     key = reference_key(spec, pool)
     with _CACHE_LOCK:
@@ -391,7 +239,7 @@ def _short(x: Any) -> str:
 # --------------------------------------------------------------------------- grade
 
 
-def grade(spec: ExerciseSpec, code: str | bytes, *, pool: Any) -> Verdict:
+def grade(spec: ExerciseSpec, code: str | bytes, *, pool: Pool) -> Verdict:
     """Grade ``code`` for ``spec`` with the sandbox ``pool``; never raises for student code."""
     t0 = time.monotonic()
     verdict = Verdict(exercise=spec.slug, outcome="internal_error", max_score=spec.max_score)
@@ -415,7 +263,7 @@ def grade(spec: ExerciseSpec, code: str | bytes, *, pool: Any) -> Verdict:
     return verdict
 
 
-def _grade(spec: ExerciseSpec, raw_code: str | bytes, pool: Any, verdict: Verdict) -> None:
+def _grade(spec: ExerciseSpec, raw_code: str | bytes, pool: Pool, verdict: Verdict) -> None:
     code, rejection = _normalise(raw_code)
     if code is None:
         verdict.outcome = "rejected"
@@ -520,7 +368,7 @@ def _limits(spec: ExerciseSpec) -> dict[str, Any]:
         return dict(spec.limits or {})
 
 
-def _limit_outcome(spec: ExerciseSpec, report: Any, verdict: Verdict) -> None:
+def _limit_outcome(spec: ExerciseSpec, report: RunReport, verdict: Verdict) -> None:
     status = report.status
     reason = str(getattr(report, "reason", "") or "")
     # The sandbox's numbers, plus the report's own exit code / signal where detail lacks them.
@@ -743,7 +591,7 @@ def _assert_finding(check: CheckSpec, got: wire.Decoded) -> cmp.Finding:
 # --------------------------------------------------------------------------- run (no grading)
 
 
-def run_cell(spec: ExerciseSpec, code: str | bytes, *, pool: Any) -> RunView:
+def run_cell(spec: ExerciseSpec, code: str | bytes, *, pool: Pool) -> RunView:
     """Run setup + cell in the sandbox and report output/error, without grading."""
     view = RunView(exercise=spec.slug, outcome="internal_error")
     text, rejection = _normalise(code)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from courses.models import Exercise, ExerciseVersion
+from grading.verdict import stored_json
 
 
 class Submission(models.Model):
@@ -32,7 +33,7 @@ class Submission(models.Model):
     outcome = models.CharField(max_length=20, blank=True, default="")
     score = models.FloatField(null=True, blank=True)
     max_score = models.FloatField(default=0)
-    verdict = models.JSONField(null=True, blank=True)  # grading.Verdict.to_dict() / RunView
+    verdict = models.JSONField(null=True, blank=True)  # grading.verdict: Verdict / RunView
     tries = models.PositiveSmallIntegerField(default=0)  # times a worker claimed it
     requeues = models.PositiveSmallIntegerField(default=0)  # times the sweeper re-published it
     queued_at = models.DateTimeField(null=True, blank=True)  # last (re)publication to the queue
@@ -59,25 +60,11 @@ class Submission(models.Model):
         return f"#{self.pk} {self.exercise.slug} by {self.user} ({self.status})"
 
     def to_json(self) -> dict[str, Any]:
-        """The verdict JSON of design.md: `outcome` and the rest appear once graded."""
-        data: dict[str, Any] = {
-            "id": self.pk,
-            "exercise": self.exercise.slug,
-            "kind": self.kind,
-            "status": self.status,
-            "queue": self.queue,
-            "version": self.version.number,
-            "created_at": self.created_at.isoformat(),
-        }
-        if self.status == self.Status.GRADED:
-            data.update(self.verdict or {})
-            data.update(
-                {
-                    "id": self.pk,
-                    "exercise": self.exercise.slug,
-                    "status": self.status,
-                    "outcome": self.outcome,
-                    "queue": self.queue,
-                }
-            )
-        return data
+        """The verdict JSON of docs/contract.md: `outcome` and the rest appear once graded
+        (built by grading.verdict, the one builder)."""
+        return stored_json(
+            self.verdict, graded=self.status == self.Status.GRADED, id=self.pk,
+            exercise=self.exercise.slug, kind=self.kind, status=self.status, queue=self.queue,
+            version=self.version.number, created_at=self.created_at.isoformat(),
+            outcome=self.outcome,
+        )

@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from accounts import ratelimit
 from courses.models import Exercise
+from grading.code import check_code
+from grading.verdict import verdict_without_run
 from submissions import workers
 from submissions.models import Submission
 
@@ -46,19 +48,9 @@ def running_deadline() -> timedelta:
 
 
 def code_problem(code: str) -> str | None:
-    """Return why `code` must not run, or None."""
-    try:
-        raw = code.encode("utf-8")
-    except UnicodeEncodeError:
-        return "Your code is not valid UTF-8 text."
-    if len(raw) > settings.MAX_CODE_BYTES:
-        return (
-            f"Your code is {len(raw) // 1024} KB; the limit is "
-            f"{settings.MAX_CODE_BYTES // 1024} KB."
-        )
-    if "\x00" in code:
-        return "Your code contains a NUL byte; it looks like binary data, not Python text."
-    return None
+    """Why `code` must not run (in English), or None: the one rule is grading.code's."""
+    problem = check_code(code)[1]
+    return problem.message if problem else None
 
 
 def _storable(code: str) -> str:
@@ -68,7 +60,7 @@ def _storable(code: str) -> str:
     return safe if len(safe) <= limit else safe[:limit] + "\n# … cut: over the size limit\n"
 
 
-_online_cache: tuple[float, int, dict[str, int]] = (0.0, 0, {})
+_online_cache: tuple[float, dict[str, int]] = (float("-inf"), {})
 ONLINE_CACHE_SECONDS = 2.0
 
 
@@ -76,11 +68,11 @@ def _online() -> dict[str, int]:
     """workers.online(), remembered for a moment: a SCAN per submission is wasted work, and
     a two-second-old answer routes just as well (heartbeats live 3 × 5 s anyway)."""
     global _online_cache
-    at, source, live = _online_cache
+    at, live = _online_cache
     now = time.monotonic()
-    if now - at > ONLINE_CACHE_SECONDS or source != id(workers.online):  # (mocked in tests)
+    if now - at > ONLINE_CACHE_SECONDS:
         live = workers.online()
-        _online_cache = (now, id(workers.online), live)
+        _online_cache = (now, live)
     return live
 
 
@@ -93,19 +85,6 @@ def route(queue: str) -> tuple[str, bool]:
     if queue == "any":
         queue = "cpu" if live["cpu"] or not live["gpu"] else "gpu"
     return queue, live.get(queue, 0) > 0
-
-
-def verdict_without_run(outcome: str, message: str, max_score: float) -> dict[str, Any]:
-    return {
-        "outcome": outcome,
-        "passed": False,
-        "score": 0.0,
-        "max_score": max_score,
-        "checks": [],
-        "stdout": "",
-        "error": {"type": outcome, "message": message, "messages": {"en": message}},
-        "duration_ms": 0,
-    }
 
 
 def submission_rate(user: Any) -> ratelimit.Decision:
@@ -314,8 +293,8 @@ def supersede_older(sub: Submission) -> int:
         "grader. Only one of your submissions waits in the queue at a time, so only the "
         "newer one is graded."
     )
-    verdict = verdict_without_run("rejected", text, sub.max_score)
-    verdict["error"]["type"] = "superseded"
+    verdict = verdict_without_run("rejected", text, sub.max_score, exercise=sub.exercise.slug,
+                                  error_type="superseded", queue=sub.queue)
     verdict["superseded_by"] = sub.pk
     return (
         Submission.objects.filter(

@@ -39,7 +39,7 @@ def grade_submission(self, submission_id: int) -> None:
         return  # graded already, or another worker holds it: a re-delivery does nothing
     # Imported here, not at the top: web processes import this module to publish the task
     # and must not load torch (tens of MB, and a slower garbage collector for every request).
-    from submissions.runner import execute
+    from grading.runner import execute
 
     usage: dict[str, float] = {}
     started = time.monotonic()

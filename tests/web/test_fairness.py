@@ -273,7 +273,8 @@ def _fake_execute(usage_given: dict):
     ],
 )
 def test_the_worker_charges_the_run_it_graded(course, alice, usage, wall, cpu):
-    from submissions import runner, tasks
+    from grading import runner
+    from submissions import tasks
 
     sub = Submission.objects.get(pk=post(logged_in(alice)).json()["id"])
     readings = [100.0]  # the worker's own clock: 3 s around the grading
@@ -293,7 +294,8 @@ def test_the_worker_charges_the_run_it_graded(course, alice, usage, wall, cpu):
 
 
 def test_a_platform_failure_costs_the_student_nothing(course, alice):
-    from submissions import runner, tasks
+    from grading import runner
+    from submissions import tasks
 
     sub = Submission.objects.get(pk=post(logged_in(alice)).json()["id"])
 
@@ -321,7 +323,7 @@ def test_a_stale_claim_charges_nothing(course, alice):
 
 def test_the_runner_meters_only_the_codes_own_runs(monkeypatch):
     """The student's runs are added up; the reference pool is handed through unmetered."""
-    from submissions import runner
+    from grading import runner
 
     class Pool:
         device = "cpu"

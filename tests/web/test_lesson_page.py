@@ -274,7 +274,8 @@ def test_rendering_splits_at_exercises_with_unique_heading_ids():
         "::: exercise ex-one\n\n## 广播\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n\n"
         "::: exercise ex-two\n"
     )
-    blocks, toc = render_prose(text)
+    blocks = render_prose(text)
+    toc = [h for b in blocks for h in b.headings]
     assert [b.kind for b in blocks] == ["html", "exercise", "html", "exercise"]
     assert [b.value for b in blocks if b.kind == "exercise"] == ["ex-one", "ex-two"]
     assert "<h1" not in blocks[0].value and "Title" not in blocks[0].value

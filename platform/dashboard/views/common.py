@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from django.utils.translation import get_language
 
 from courses.models import Exercise, Lesson
 from dashboard.access import (
@@ -18,10 +17,6 @@ from dashboard.models import Course
 
 OUTCOMES = ["passed", "failed", "error", "timeout", "memory_limit", "output_limit", "rejected",
             "queue_unavailable", "internal_error"]
-
-
-def _lang() -> str:
-    return "zh-hans" if (get_language() or "en").startswith("zh") else "en"
 
 
 def _exercise(course: Course, slug: str) -> Exercise:

@@ -20,7 +20,8 @@ from dashboard.access import (
     course_view,
 )
 from dashboard.models import Course, Override, Regrade
-from dashboard.views.common import OUTCOMES, _ctx, _exercise, _lang, _student
+from dashboard.views.common import OUTCOMES, _ctx, _exercise, _student
+from drafts.preferences import page_language
 from submissions.models import Submission
 
 # --------------------------------------------------------------------------- one exercise
@@ -33,7 +34,7 @@ def exercise_detail(request: HttpRequest, course: Course, slug: str) -> HttpResp
     stats = selectors.exercise_stats(course, exercise)
     return render(request, "dashboard/exercise.html", _ctx(
         request, course, exercise=exercise, stats=stats,
-        title=pick_language(exercise.spec.title, _lang()),
+        title=pick_language(exercise.spec.title, page_language()),
         time_to_pass=selectors.humanize_seconds(stats["median_seconds_to_pass"]),
         charts={"attempts": stats["attempts_distribution"], "diagnostics": stats["diagnostics"]},
         regrades=Regrade.objects.filter(course=course, exercise=exercise)[:5],

@@ -23,7 +23,8 @@ from dashboard.access import (
     course_view,
 )
 from dashboard.models import Course, Override
-from dashboard.views.common import _ctx, _exercise, _lang, _student
+from dashboard.views.common import _ctx, _exercise, _student
+from drafts.preferences import page_language
 
 # --------------------------------------------------------------------------- gradebook
 
@@ -31,7 +32,7 @@ from dashboard.views.common import _ctx, _exercise, _lang, _student
 def _book(request: HttpRequest, course: Course) -> selectors.Gradebook:
     g = request.GET
     return selectors.gradebook(
-        course, lang=_lang(), q=g.get("q", "").strip(), lesson=g.get("lesson", ""),
+        course, lang=page_language(), q=g.get("q", "").strip(), lesson=g.get("lesson", ""),
         sort=g.get("sort", ""), descending=g.get("dir") == "desc",
     )
 
@@ -58,7 +59,7 @@ def gradebook(request: HttpRequest, course: Course) -> HttpResponse:
     ]
     return render(request, "dashboard/gradebook.html", _ctx(
         request, course, book=book, lessons=lessons,
-        all_lessons=[(lesson.slug, pick_language(lesson.title, _lang()))
+        all_lessons=[(lesson.slug, pick_language(lesson.title, page_language()))
                      for lesson in course_lessons(course)],
         q=request.GET.get("q", ""), lesson_filter=request.GET.get("lesson", ""),
         sort_student=sort_url("student"), sort_total=sort_url("total"),
@@ -160,12 +161,13 @@ def my_grades(request: HttpRequest, course: Course) -> HttpResponse:
     user = request.user
     rows = []
     overrides = {o.exercise_id: o for o in Override.objects.filter(course=course, user=user)}
-    book = selectors.gradebook(course, lang=_lang(), only=user)
+    lang = page_language()
+    book = selectors.gradebook(course, lang=lang, only=user)
     cells = next((r.cells for r in book.rows if r.user.pk == user.pk), {})
     for exercise in book.exercises:
         cell = cells.get(exercise.pk) or selectors.Cell()
-        rows.append({"exercise": exercise, "lesson": pick_language(exercise.lesson.title, _lang()),
-                     "title": pick_language(exercise.spec.title, _lang()), "cell": cell,
+        rows.append({"exercise": exercise, "lesson": pick_language(exercise.lesson.title, lang),
+                     "title": pick_language(exercise.spec.title, lang), "cell": cell,
                      "override": overrides.get(exercise.pk),
                      "max": selectors._max_score(exercise)})
     return render(request, "dashboard/my_grades.html", _ctx(request, course, rows=rows))

@@ -16,7 +16,8 @@ from dashboard.access import (
     course_view,
 )
 from dashboard.models import Course, Regrade
-from dashboard.views.common import _ctx, _lang
+from dashboard.views.common import _ctx
+from drafts.preferences import page_language
 
 # --------------------------------------------------------------------------- overview
 
@@ -46,7 +47,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_GET
 @course_view()
 def home(request: HttpRequest, course: Course) -> HttpResponse:
-    lang = _lang()
+    lang = page_language()
     return render(request, "dashboard/home.html", _ctx(
         request, course, lessons=selectors.lessons_overview(course, lang),
         students=course_students(course).count(),

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from courses.loader import LessonFormatError, load_course
 from courses.soundness import check_exercise
-from submissions.runner import execute
+from grading.runner import execute
 
 
 def _gpu_available() -> bool:

@@ -10,9 +10,10 @@ from django.db.utils import DatabaseError
 
 from courses.loader import load_course
 from courses.models import Exercise
+from grading.code import code_problem
+from grading.runner import execute
 from grading.spec import ExerciseSpec
-from submissions.runner import execute
-from submissions.services import code_problem, verdict_without_run
+from grading.verdict import stored_json, verdict_without_run
 
 
 def find_spec(slug: str) -> ExerciseSpec | None:
@@ -46,8 +47,10 @@ class Command(BaseCommand):
         code = raw.decode("utf-8", errors="surrogateescape")
         problem = code_problem(code)
         if problem:
-            verdict = verdict_without_run("rejected", problem, spec.max_score)
+            verdict = verdict_without_run("rejected", problem.messages, spec.max_score,
+                                          exercise=slug, queue=spec.queue)
         else:
             verdict = execute(spec, code, kind="run" if run else "submit")
-        verdict = {"exercise": slug, "status": "graded", **verdict, "queue": spec.queue}
+        verdict = stored_json(verdict, graded=True, exercise=slug, status="graded",
+                              outcome=verdict["outcome"], queue=spec.queue)
         self.stdout.write(json.dumps(verdict, ensure_ascii=False, indent=2))
