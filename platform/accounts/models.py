@@ -42,3 +42,23 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"API token of {self.user}"
+
+
+def new_join_code() -> str:
+    """An unguessable code (128 bits): knowing the link is what lets a visitor in."""
+    return secrets.token_urlsafe(16)
+
+
+class JoinLink(models.Model):
+    """A course's join link `/join/<code>`: whoever holds it may sign up (when `signup_open`)
+    or, logged in, join the course as a student. Rotating the code kills the old link."""
+
+    course = models.OneToOneField(
+        "dashboard.Course", on_delete=models.CASCADE, related_name="join_link"
+    )
+    code = models.CharField(max_length=64, unique=True, default=new_join_code)
+    signup_open = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"join link of {self.course}"

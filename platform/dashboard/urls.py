@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboard.views import authoring, exercises, grades, overview
+from dashboard.views import authoring, exercises, grades, overview, people
 
 app_name = "dashboard"
 urlpatterns = [
@@ -36,6 +36,14 @@ urlpatterns = [
          name="exercise-publish"),
     path("<slug:course>/author/preview", authoring.exercise_preview, name="exercise-preview"),
     path("<slug:course>/my-grades/", grades.my_grades, name="my-grades"),
+    path("<slug:course>/people/", people.people, name="people"),
+    path("<slug:course>/people/join/rotate", people.join_rotate, name="people-join-rotate"),
+    path("<slug:course>/people/join/signup", people.join_signup, name="people-join-signup"),
+    path("<slug:course>/people/staff", people.staff, name="people-staff"),
+    path("<slug:course>/people/import", people.import_students, name="people-import"),
+    path("<slug:course>/people/links.csv", people.links_csv, name="people-links-csv"),
+    path("<slug:course>/people/<str:username>/reset-link", people.reset_link,
+         name="people-reset-link"),
     # JSON API (session or `Authorization: Token …`): 401/403 as JSON, never a redirect.
     path("<slug:course>/api/gradebook", grades.api_gradebook, name="api-gradebook"),
     path("<slug:course>/api/exercises/<slug:slug>", exercises.api_exercise, name="api-exercise"),

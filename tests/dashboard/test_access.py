@@ -50,6 +50,14 @@ URLS = [
     U("api-regrade", api=True),
     U("api-queues", api=True),
     U("api-validation", api=True, instructor_only=True),
+    # People (accounts): join link, staff roles, set-password links, bulk import.
+    U("people", instructor_only=True),
+    U("people-join-rotate", "post", instructor_only=True),
+    U("people-join-signup", "post", instructor_only=True),
+    U("people-staff", "post", instructor_only=True),
+    U("people-import", instructor_only=True),
+    U("people-links-csv", "post", instructor_only=True),
+    U("people-reset-link", "post", instructor_only=True),
 ]
 
 
@@ -265,3 +273,47 @@ def test_cross_course_dashboard_shows_only_the_courses_students(client, shared):
                       ).status_code == 404
     stats = client.get(reverse("dashboard:api-exercise", args=["pytorch", "tensor-broadcast"]))
     assert "dave-only" not in {d["label"] for d in stats.json()["diagnostics"]}
+
+
+# --- /accounts/ and /join/: who may open each (ACCOUNT_URLS lists every name) -----------------
+
+# name -> (kwargs, rule): "public" pages answer anyone; "login" pages send a visitor to log in.
+ACCOUNT_URLS = {
+    "account": ({}, "login"),
+    "login": ({}, "public"),
+    "logout": ({}, "post"),
+    "signup": ({}, "public"),
+    "password_change": ({}, "login"),
+    "password_change_done": ({}, "login"),
+    "password_reset": ({}, "public"),
+    "password_reset_done": ({}, "public"),
+    "password_reset_confirm": ({"uidb64": "MQ", "token": "bad-token"}, "public"),
+    "password_reset_complete": ({}, "public"),
+    "join": ({"code": "no-such-code"}, "public"),
+}
+
+
+def test_every_account_url_is_listed():
+    from accounts.urls import urlpatterns as account_patterns
+
+    assert sorted([p.name for p in account_patterns] + ["join"]) == sorted(ACCOUNT_URLS)
+
+
+@pytest.mark.parametrize("name", sorted(ACCOUNT_URLS))
+def test_account_url_access(client, seeded, name):
+    kwargs, rule = ACCOUNT_URLS[name]
+    url = reverse(name, kwargs=kwargs)
+    if rule == "post":  # log out: POST only
+        assert client.get(url).status_code == 405
+        return
+    response = client.get(url)
+    if rule == "login":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+        client.force_login(seeded.alice)
+        response = client.get(url)
+    # An unknown join code is a styled 404; a bad reset token a page that says so.
+    assert response.status_code == (404 if name == "join" else 200), (name, response.status_code)
+    # No page about someone's account is cached by a shared cache.
+    if name == "account":
+        assert "no-store" in response["Cache-Control"]
