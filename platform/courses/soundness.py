@@ -1,4 +1,9 @@
-"""Prove an exercise sound: the reference passes, the starter does not, runs agree."""
+"""Prove an exercise sound: the reference passes, the starter does not, runs agree.
+
+The one set of rules: `manage.py check_lessons`, the dashboard's Validate (a worker runs it
+for a draft) and the content tests (tests/courses) all call `check_exercise`, each with its
+own way to run code (`execute`: the sandbox and grader, or the tests' stand-in sandbox).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 from grading.spec import ExerciseSpec
 
 Execute = Callable[[ExerciseSpec, str], dict[str, Any]]  # (spec, code) -> verdict dict
+RUNS = ("reference", "reference_again", "starter")
 
 
 @dataclass
@@ -18,6 +24,8 @@ class Soundness:
     skipped: str = ""  # why it was not checked here (e.g. needs a GPU)
     problems: list[str] = field(default_factory=list)
     duration_ms: float = 0.0
+    # A short summary of each run (RUNS), for the Validate report.
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def fail(self, message: str) -> None:
         self.ok = False
@@ -32,37 +40,68 @@ class Soundness:
 
     def to_dict(self) -> dict[str, Any]:
         return {"slug": self.slug, "ok": self.ok, "skipped": self.skipped,
-                "problems": self.problems, "line": self.line()}
+                "problems": self.problems, "line": self.line(), **self.runs}
 
 
-def _summary(verdict: dict[str, Any]) -> tuple[Any, ...]:
-    checks = tuple((c.get("name"), c.get("passed"), c.get("points")) for c in verdict["checks"])
-    return verdict["outcome"], verdict.get("score"), checks
+def summary(verdict: dict[str, Any]) -> dict[str, Any]:
+    """What a report keeps of a run: outcome, score and each check's result (no values)."""
+    error = verdict.get("error") if isinstance(verdict.get("error"), dict) else None
+    return {
+        "outcome": verdict.get("outcome"),
+        "score": verdict.get("score"),
+        "max_score": verdict.get("max_score"),
+        "checks": [
+            {k: c.get(k) for k in ("name", "passed", "points", "max_points", "diagnostic",
+                                   "message")}
+            for c in verdict.get("checks") or [] if isinstance(c, dict)
+        ],
+        "error": error.get("message") if error else None,
+    }
+
+
+def _agree(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    def key(s: dict[str, Any]) -> tuple[Any, ...]:
+        checks = tuple((c.get("name"), c.get("passed"), c.get("points")) for c in s["checks"])
+        return s["outcome"], s["score"], checks
+
+    return key(a) == key(b)
 
 
 def _why(verdict: dict[str, Any]) -> str:
-    if verdict.get("error"):
-        return str(verdict["error"].get("message", ""))[:300]
-    bad = [c for c in verdict.get("checks", []) if not c.get("passed")]
-    return "; ".join(f"{c.get('name')}: {c.get('message', '')}"[:200] for c in bad[:3])
+    """The reason a run did not pass: its error, its outcome-level note, or failing checks."""
+    if isinstance(verdict.get("error"), dict) and verdict["error"].get("message"):
+        return str(verdict["error"]["message"])[:300]
+    note = verdict.get("message")
+    if isinstance(note, dict) and note.get("en"):
+        return str(note["en"])[:300]
+    bad = [c for c in verdict.get("checks") or [] if isinstance(c, dict) and not c.get("passed")]
+    why = "; ".join(f"{c.get('name')}: {c.get('message') or c.get('diagnostic') or ''}"[:200]
+                    for c in bad[:3])
+    return why or str(verdict.get("outcome"))
 
 
 def check_exercise(spec: ExerciseSpec, execute: Execute, *, gpu_available: bool) -> Soundness:
+    """Run the reference twice and the starter once through `execute`; the rules:
+    the reference passes with the full score, the starter does not pass, and the two
+    reference runs agree (outcome, score and every check)."""
     result = Soundness(spec.slug)
     if spec.queue == "gpu" and not gpu_available:
         result.skipped = "needs the gpu queue; no GPU on this machine (proven where one is)"
         return result
     first = execute(spec, spec.solution)
+    second = execute(spec, spec.solution)
+    starter = execute(spec, spec.starter)
     result.duration_ms = float(first.get("duration_ms") or 0)
-    if first["outcome"] != "passed" or first.get("score") != spec.max_score:
+    result.runs = {name: summary(v) for name, v in zip(RUNS, (first, second, starter),
+                                                        strict=True)}
+    score = first.get("score") or 0
+    if first.get("outcome") != "passed" or score < spec.max_score:
         result.fail(
-            f"the reference solution got {first['outcome']} "
+            f"the reference solution got {first.get('outcome')} "
             f"{first.get('score')}/{spec.max_score}: {_why(first)}"
         )
-    starter = execute(spec, spec.starter)
-    if starter["outcome"] == "passed":
-        result.fail("the starter code passes; it must not")
-    second = execute(spec, spec.solution)
-    if _summary(first) != _summary(second):
+    if starter.get("outcome") == "passed":
+        result.fail("the starter code already passes: the checks test nothing it lacks")
+    if not _agree(result.runs["reference"], result.runs["reference_again"]):
         result.fail("two runs of the reference solution disagree (is something unseeded?)")
     return result

@@ -294,44 +294,6 @@ def validation_claim(validation_id: int) -> Validation | None:
     return Validation.objects.get(pk=validation_id) if taken else None
 
 
-def _summary(verdict: dict[str, Any]) -> dict[str, Any]:
-    error = verdict.get("error") if isinstance(verdict.get("error"), dict) else None
-    return {
-        "outcome": verdict.get("outcome"),
-        "score": verdict.get("score"),
-        "max_score": verdict.get("max_score"),
-        "checks": [
-            {k: c.get(k) for k in ("name", "passed", "points", "max_points", "diagnostic",
-                                   "message")}
-            for c in verdict.get("checks") or []
-        ],
-        "error": (error or {}).get("message") if error else None,
-    }
-
-
-def judge(spec: ExerciseSpec, ref1: dict[str, Any], ref2: dict[str, Any],
-          starter: dict[str, Any]) -> dict[str, Any]:
-    """The check_lessons rules: reference passes with full score, starter does not pass,
-    two reference runs agree."""
-    problems: list[str] = []
-    full = spec.max_score
-    a, b, s = _summary(ref1), _summary(ref2), _summary(starter)
-    if a["outcome"] != "passed" or (a["score"] or 0) < full:
-        failing = [f"{c['name']}: {c['message'] or c['diagnostic']}" for c in a["checks"]
-                   if not c["passed"]]
-        why = "; ".join(failing) or a["error"] or a["outcome"]
-        problems.append(f"the reference solution scores {a['score']} of {full:g} "
-                        f"({a['outcome']}): {why}")
-    if s["outcome"] == "passed":
-        problems.append("the starter code already passes: the checks test nothing it lacks")
-    if (a["outcome"], a["score"], [c["passed"] for c in a["checks"]]) != (
-        b["outcome"], b["score"], [c["passed"] for c in b["checks"]]
-    ):
-        problems.append("two runs of the reference solution disagree (unseeded randomness?)")
-    return {"ok": not problems, "problems": problems,
-            "reference": a, "reference_again": b, "starter": s}
-
-
 @transaction.atomic
 def publish(*, draft: ExerciseDraft) -> Exercise:
     """Make the draft the exercise's current version (a new version when grading changed);

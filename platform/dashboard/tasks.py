@@ -12,6 +12,7 @@ from celery import shared_task
 from django.db.models import F, Q
 from django.utils import timezone
 
+from courses.soundness import check_exercise
 from dashboard import services
 from dashboard.models import RegradeResult, Validation
 from grading.spec import ExerciseSpec
@@ -72,11 +73,11 @@ def validate_exercise(validation_id: int) -> None:
     spec = replace(ExerciseSpec.from_dict(validation.spec),
                    version=f"draft-{validation.spec_hash[:16]}")
     try:
-        # An instructor's draft: it runs where references run, never beside students.
-        ref1 = execute(spec, spec.solution, author=True)
-        ref2 = execute(spec, spec.solution, author=True)
-        starter = execute(spec, spec.starter, author=True)
-        report = services.judge(spec, ref1, ref2, starter)
+        # An instructor's draft: it runs where references run, never beside students; the
+        # worker serves the exercise's own queue, so its device is there.
+        soundness = check_exercise(spec, lambda s, code: execute(s, code, author=True),
+                                   gpu_available=True)
+        report = soundness.to_dict()
     except Exception as exc:
         log.exception("validating %s failed", validation.slug)
         report = {"ok": False, "problems": [f"the grader failed: {type(exc).__name__}: {exc}"]}

@@ -1,58 +1,60 @@
-"""The shipped course is self-consistent: references define and pass, starters do not pass.
+"""The shipped course is sound: references pass with full marks, starters run and do not
+pass, two reference runs agree.
 
-Runs every exercise once in a plain subprocess (no sandbox: that is another layer's job).
+Graded by the real grader (courses.soundness, the rules of check_lessons and Validate) on
+the grading tests' stand-in sandbox; see content_runner.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from content_runner import content_pool, soundness
 
 from courses.loader import load_course
+from courses.soundness import Soundness
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNNER = Path(__file__).with_name("content_runner.py")
 COURSE = load_course(ROOT / "lessons")
 EXERCISES = [spec for doc in COURSE for spec in doc.exercises]
 
 
 @pytest.fixture(scope="module")
-def report() -> dict[str, Any]:
-    payload = json.dumps([dataclasses.asdict(spec) for spec in EXERCISES])
-    proc = subprocess.run(
-        [sys.executable, str(RUNNER)],
-        input=payload,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout)
+def report() -> Iterator[dict[str, Soundness]]:
+    with content_pool() as pool:
+        yield soundness(EXERCISES, pool)
+
+
+def _checked(report: dict[str, Soundness], slug: str) -> Soundness:
+    result = report[slug]
+    if result.skipped:
+        pytest.skip(f"{slug}: {result.skipped}")
+    return result
 
 
 @pytest.mark.parametrize("slug", [spec.slug for spec in EXERCISES])
-def test_reference_defines_and_passes(report: dict[str, Any], slug: str) -> None:
-    entry = report[slug]
-    if "skipped" in entry:
-        pytest.skip(f"{slug}: {entry['skipped']}")
-    assert entry["solution_error"] is None
-    missing = [name for name, ok in entry["defined"].items() if not ok]
-    assert missing == []
-    assert entry["solution_problems"] == []
-    assert entry["nondeterministic"] == []
+def test_the_exercise_is_sound(report: dict[str, Soundness], slug: str) -> None:
+    result = _checked(report, slug)
+    assert result.ok, result.problems
 
 
 @pytest.mark.parametrize("slug", [spec.slug for spec in EXERCISES])
-def test_starter_runs_and_does_not_pass(report: dict[str, Any], slug: str) -> None:
-    entry = report[slug]
-    if "skipped" in entry:
-        pytest.skip(f"{slug}: {entry['skipped']}")
-    assert entry["starter_error"] is None, "the starter should run without raising"
-    assert entry["starter_failures"], "the starter must not pass"
+def test_the_starter_runs_to_the_end(report: dict[str, Soundness], slug: str) -> None:
+    """A starter that raises greets the student with an error before they wrote a line."""
+    starter = _checked(report, slug).runs["starter"]
+    assert starter["outcome"] == "failed", starter
+
+
+def test_the_rules_are_the_grader_s_not_a_stand_in() -> None:
+    """A starter changed to the reference is caught by the grader's own verdict."""
+    spec = next(s for s in EXERCISES if s.queue != "gpu")
+    from dataclasses import replace
+
+    with content_pool() as pool:
+        broken = soundness([replace(spec, starter=spec.solution)], pool)[spec.slug]
+    assert not broken.ok
+    assert broken.problems == ["the starter code already passes: the checks test nothing it "
+                               "lacks"]
+    assert broken.runs["starter"]["score"] == spec.max_score

@@ -268,19 +268,29 @@ def test_preview_escapes_titles(teacher_client, seeded):
     assert "&lt;script&gt;" in html
 
 
-def test_judge_rules():
-    from dashboard.services import judge
+def test_validate_applies_the_check_lessons_rules():
+    """Validate has no rules of its own: it is courses.soundness.check_exercise."""
+    import dashboard.tasks
+    from courses.soundness import check_exercise
 
+    assert dashboard.tasks.check_exercise is check_exercise
     spec = load_lesson(LESSON).exercise("tensor-broadcast")
     ok = {"outcome": "passed", "score": 1.0, "max_score": 1.0,
           "checks": [{"name": "c", "passed": True}]}
     bad = {"outcome": "failed", "score": 0.0, "max_score": 1.0,
            "checks": [{"name": "c", "passed": False, "diagnostic": "wrong-value",
                        "message": "c is wrong"}]}
-    assert judge(spec, ok, ok, bad)["ok"] is True
-    report = judge(spec, bad, bad, bad)
+
+    def judge(*runs: dict) -> dict:
+        """The report for these (reference, reference again, starter) verdicts."""
+        verdicts = iter(runs)
+        return check_exercise(spec, lambda s, code: next(verdicts), gpu_available=True).to_dict()
+
+    assert judge(ok, ok, bad)["ok"] is True
+    report = judge(bad, bad, bad)
     assert not report["ok"] and "c is wrong" in report["problems"][0]
-    assert "already passes" in judge(spec, ok, ok, ok)["problems"][0]
-    assert "disagree" in judge(spec, ok, bad, bad)["problems"][-1]
+    assert report["reference"]["outcome"] == "failed" and report["starter"]["score"] == 0.0
+    assert "already passes" in judge(ok, ok, ok)["problems"][0]
+    assert "disagree" in judge(ok, bad, bad)["problems"][-1]
     assert services.spec_hash(spec.to_dict()) == services.spec_hash(
         replace(spec, version="3-x").to_dict())
