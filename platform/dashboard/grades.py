@@ -96,15 +96,17 @@ class Effective:
 
 
 def latest_regrades(
-    submission_ids: list[int] | None = None, *, with_codes_: bool = False
+    submission_ids: list[int] | None = None, *, with_codes_: bool = False,
+    with_verdicts: bool = False,
 ) -> dict[int, RegradeResult]:
     """The latest finished regrade result per submission id, without its verdict (a row's
     `.verdict` is then read on access, one query: fine for one, not for a list).
-    With `with_codes_`, each row has `check_codes` and `error_code` (see `codes_of`)."""
-    rows = (
-        RegradeResult.objects.filter(status=RegradeResult.Status.DONE)
-        .defer("verdict").order_by("submission_id", "finished_at", "id")
+    With `with_codes_`, each row has `check_codes` and `error_code` (see `codes_of`); with
+    `with_verdicts` (a student's own few attempts only), the verdicts and versions too."""
+    rows = RegradeResult.objects.filter(status=RegradeResult.Status.DONE).order_by(
+        "submission_id", "finished_at", "id"
     )
+    rows = rows.select_related("version") if with_verdicts else rows.defer("verdict")
     if submission_ids is not None:
         rows = rows.filter(submission_id__in=submission_ids)
     if with_codes_:

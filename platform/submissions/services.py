@@ -22,7 +22,8 @@ from accounts import ratelimit
 from courses.models import Exercise
 from grading.code import check_code
 from grading.verdict import verdict_without_run
-from submissions import workers
+from submissions import jobs, workers
+from submissions.jobs import SweepReport
 from submissions.models import Submission
 
 log = logging.getLogger(__name__)
@@ -42,22 +43,36 @@ class SubmissionRefused(Exception):
         self.reason = reason
 
 
-def running_deadline() -> timedelta:
-    """A running submission older than this is presumed lost with its worker."""
-    return timedelta(seconds=settings.SUBMISSION_RUNNING_DEADLINE)
-
-
 def code_problem(code: str) -> str | None:
     """Why `code` must not run (in English), or None: the one rule is grading.code's."""
     problem = check_code(code)[1]
     return problem.message if problem else None
 
 
-def _storable(code: str) -> str:
-    """Keep what can be kept of rejected code (no surrogates, bounded size)."""
-    safe = code.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
-    limit = settings.MAX_CODE_BYTES
-    return safe if len(safe) <= limit else safe[:limit] + "\n# … cut: over the size limit\n"
+EMPTY_CODE = {
+    "en": "There is no code to send: write your answer in the cell first.",
+    "zh-hans": "没有可以提交的代码：请先在代码框里写下你的答案。",
+}
+
+
+class CodeRejected(Exception):
+    """Code that never becomes a submission: empty, not UTF-8, a NUL byte (HTTP 400) or
+    too large (HTTP 413). No row is stored, so it can never count as an attempt, in a grade
+    or in a statistic; `messages` says why in every page language."""
+
+    def __init__(self, reason: str, messages: dict[str, str]) -> None:
+        super().__init__(messages["en"])
+        self.reason = reason  # "empty" | grading.code's reasons ("too-large", "not-utf8", "nul")
+        self.messages = messages
+        self.status = 413 if reason == "too-large" else 400
+
+
+def code_rejection(code: str) -> CodeRejected | None:
+    """Why `code` may not be submitted (or run), or None."""
+    if not code.strip():
+        return CodeRejected("empty", dict(EMPTY_CODE))
+    problem = check_code(code)[1]
+    return CodeRejected(problem.reason, dict(problem.messages)) if problem else None
 
 
 _online_cache: tuple[float, dict[str, int]] = (float("-inf"), {})
@@ -108,9 +123,13 @@ def submission_create(
 ) -> Submission:
     """Store the submission, supersede the student's older queued one, queue it on commit.
 
-    Raises SubmissionRefused when the student already has a submission running on this
-    queue, or has used up their sandbox time for the window (see `_admit`).
+    Raises CodeRejected, before any row exists, for code that may not be submitted (see
+    `code_rejection`); SubmissionRefused when the student already has a submission running
+    on this queue, or has used up their sandbox time for the window (see `_admit`).
     """
+    rejected = code_rejection(code)
+    if rejected is not None:
+        raise rejected
     version = exercise.current_version
     assert version is not None, f"exercise {exercise.slug} has no version; run sync_lessons"
     spec = version.spec
@@ -119,15 +138,9 @@ def submission_create(
         user=user, exercise=exercise, version=version, kind=kind, queue=queue,
         max_score=spec.max_score, code=code, queued_at=timezone.now(),
     )
-    problem = code_problem(code)
-    if problem is None and spec.queue == "gpu" and not served:
+    if spec.queue == "gpu" and not served:
         problem = "No GPU worker is online right now, so this exercise cannot run. Try later."
-        outcome = "queue_unavailable"
-    else:
-        outcome = "rejected"
-    if problem is not None:
-        sub.code = _storable(code)
-        _finish_fields(sub, verdict_without_run(outcome, problem, spec.max_score))
+        _finish_fields(sub, verdict_without_run("queue_unavailable", problem, spec.max_score))
         sub.save()
         return sub
     with transaction.atomic():
@@ -310,31 +323,19 @@ def enqueue(sub: Submission) -> bool:
     """Publish the grading task; if the broker is down the sweeper publishes it later."""
     from submissions.tasks import grade_submission
 
-    try:
-        grade_submission.apply_async(
-            (sub.pk,), queue=sub.queue, retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
-        )
-    except Exception as exc:  # kombu raises several types; the row stays queued either way
-        log.warning("could not queue submission %s: %s", sub.pk, exc)
-        return False
-    return True
+    return jobs.publish(grade_submission, sub.pk, sub.queue)
+
+
+SUBMISSION_JOB = jobs.Kind(Submission, waiting=Submission.Status.QUEUED)
 
 
 def submission_claim(submission_id: int, worker: str = "") -> Submission | None:
     """Take a submission for grading, or None if another worker has it (or it is done).
 
-    One conditional UPDATE: of two deliveries of the same task only one changes the row.
-    `tries` after the claim is the claim's token: only that claim may finish the row.
+    jobs.claim: of two deliveries of the same task only one changes the row, and `tries`
+    after the claim is the claim's token: only that claim may finish the row.
     """
-    now = timezone.now()
-    claimable = Q(status=Submission.Status.QUEUED) | Q(
-        status=Submission.Status.RUNNING, started_at__lt=now - running_deadline()
-    )
-    taken = Submission.objects.filter(claimable, pk=submission_id).update(
-        status=Submission.Status.RUNNING, started_at=now, tries=F("tries") + 1, worker=worker
-    )
-    if taken != 1:
+    if not jobs.claim(SUBMISSION_JOB, submission_id, worker):
         return None
     return Submission.objects.select_related("exercise", "version").get(pk=submission_id)
 
@@ -355,9 +356,7 @@ def submission_finish(sub: Submission, verdict: dict[str, Any],
     _finish_fields(sub, verdict)
     charge = charge or Charge()
     sub.sandbox_ms, sub.cpu_ms = charge.wall_ms, charge.cpu_ms
-    done = Submission.objects.filter(
-        pk=sub.pk, status=Submission.Status.RUNNING, tries=sub.tries
-    ).update(
+    done = jobs.held(SUBMISSION_JOB, sub).update(
         status=sub.status, outcome=sub.outcome, score=sub.score, max_score=sub.max_score,
         verdict=sub.verdict, finished_at=sub.finished_at, sandbox_ms=sub.sandbox_ms,
         cpu_ms=sub.cpu_ms,
@@ -402,32 +401,18 @@ def submission_fail(sub: Submission, message: str) -> bool:
 
 def submission_requeue(sub: Submission) -> bool:
     """Hand a submission this claim holds back to the queue after a platform failure."""
-    back = Submission.objects.filter(
-        pk=sub.pk, status=Submission.Status.RUNNING, tries=sub.tries
-    ).update(status=Submission.Status.QUEUED, queued_at=timezone.now())
+    back = jobs.release(SUBMISSION_JOB, sub, queued_at=timezone.now())
     if back:
         enqueue(sub)
-    return back == 1
+    return back
 
 
 # --- The sweeper --------------------------------------------------------------------------
 
 
-@dataclass
-class SweepReport:
-    requeued_running: int = 0
-    republished_queued: int = 0
-    failed: int = 0
-
-    def __str__(self) -> str:
-        return (
-            f"re-queued {self.requeued_running} stuck running, re-published "
-            f"{self.republished_queued} stuck queued, gave up on {self.failed}"
-        )
-
-
 def sweep(now: Any = None, limit: int = 500) -> SweepReport:
     """Find submissions that nobody will finish and put them back (or give up, visibly).
+    (jobs.sweep runs this and the dashboard's jobs' sweep.)
 
     - running past the deadline, or running on a worker whose heartbeat is gone: back to
       queued and re-published (the worker died: kill -9, host reboot, OOM);
@@ -445,25 +430,19 @@ def sweep(now: Any = None, limit: int = 500) -> SweepReport:
         live = workers.online()
     except redis.RedisError:
         return report  # cannot publish anyway; the next sweep will
-    grace = timedelta(seconds=max(10, settings.WORKER_HEARTBEAT_SECONDS * 3))
-    running = Submission.objects.filter(status=Submission.Status.RUNNING).filter(
-        Q(started_at__lt=now - running_deadline())
-        | (Q(started_at__lt=now - grace) & ~Q(worker__in=alive))
-    )
-    for sub in running.select_related("exercise", "version")[:limit]:
-        if sub.tries >= settings.SUBMISSION_MAX_TRIES:
-            msg = f"it stopped {sub.tries} times without a verdict"
-            if submission_fail(sub, msg):
-                report.failed += 1
-            continue
-        back = Submission.objects.filter(
-            pk=sub.pk, status=Submission.Status.RUNNING, tries=sub.tries
-        ).update(status=Submission.Status.QUEUED, queued_at=now, requeues=F("requeues") + 1)
+    running = jobs.lost(SUBMISSION_JOB, alive, now).select_related("exercise", "version")
+
+    def requeue(sub: Submission) -> bool:
+        back = jobs.release(SUBMISSION_JOB, sub, queued_at=now, requeues=F("requeues") + 1)
         if back:
-            log.warning("sweeper: submission %s lost its worker %r; re-queued", sub.pk,
-                        sub.worker)
             enqueue(sub)
-            report.requeued_running += 1
+        return back
+
+    def give_up(sub: Submission) -> bool:
+        return submission_fail(sub, f"it stopped {sub.tries} times without a verdict")
+
+    report.requeued_running, report.failed = jobs.take_back(
+        SUBMISSION_JOB, running, give_up=give_up, requeue=requeue, limit=limit)
     deadline = now - timedelta(seconds=settings.SUBMISSION_QUEUED_DEADLINE)
     queued = Submission.objects.filter(status=Submission.Status.QUEUED).filter(
         Q(queued_at__lt=deadline) | Q(queued_at__isnull=True, created_at__lt=deadline)

@@ -193,7 +193,8 @@ def test_code_refused_without_running_is_not_held_back(course, alice):
     first = post(client).json()["id"]
     services.submission_claim(first)
     response = post(client, "c = a\x00 + b")
-    assert response.status_code == 202 and response.json()["outcome"] == "rejected"
+    assert response.status_code == 400 and response.json()["reason"] == "nul"
+    assert Submission.objects.filter(user=alice).count() == 1  # no row for refused code
 
 
 # --- The sandbox-time budget --------------------------------------------------------------
