@@ -21,3 +21,13 @@ def _no_rate_limit_leftovers():
     for key in client.scan_iter(f"{ratelimit._PREFIX}*"):
         client.delete(key)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _english_first():
+    """Each test starts in English: a zh-hans request leaves its language on the thread."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
