@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from courses.feedback_ui import feedback_strings
 from courses.models import Exercise, Lesson, pick_language
 from courses.rendering import highlight_python, render_markdown, render_prose, strip_title
 from courses.selectors import (
@@ -133,44 +134,32 @@ def _exercise_item(exercise: Exercise, lang: str, state: dict[str, Any]) -> dict
 
 
 def ui_strings() -> dict[str, str]:
-    """Every text the lesson script shows, in the page language (passed via json_script)."""
+    """Every text the lesson script shows, in the page language (passed via json_script):
+    the feedback component's (shared with the dashboard) and the lesson page's own."""
     return {
-        "passed": _("Passed"),
-        "failed": _("Failed"),
-        "error": _("Error"),
-        "timeout": _("Time limit"),
-        "memory_limit": _("Memory limit"),
-        "output_limit": _("Output limit"),
-        "rejected": _("Rejected"),
-        "queue_unavailable": _("No worker available"),
-        "internal_error": _("Internal error"),
-        "ran": _("Ran"),
+        **feedback_strings(),
         "sending": _("Sending…"),
         "queued": _("Queued…"),
         "queued_position": _("Queued, position %(position)s…"),
         "running": _("Running…"),
         "done": _("Done"),
-        "score": _("Score"),
-        "checks": _("Checks"),
-        "expected": _("Expected"),
-        "actual": _("Your value"),
-        "output": _("Output"),
-        "no_output": _("(no output)"),
-        "values": _("Values"),
-        "traceback": _("Traceback"),
-        "hidden_check": _("hidden test"),
-        "output_cut": _("The output was cut: it went over the size limit."),
-        "line": _("Line %(line)s"),
         "could_not_send": _("Could not send your code: %(message)s"),
         "saved": _("Draft saved"),
         "saved_locally": _("Saved in this browser; not yet on the server"),
+        "draft_too_large": _("Too large to save on the server: kept in this browser only."),
+        "draft_refused": _("The server refused this draft (%(message)s): kept in this browser "
+                           "only."),
         "restore": _("Restore"),
         "restored": _("Attempt restored into the editor (Ctrl-Z brings your text back)."),
         "no_attempts": _("No attempts yet."),
         "hint_button": _("Show a hint (%(next)s of %(count)s)"),
         "no_more_hints": _("No more hints"),
         "pending": _("pending"),
-        "run_result": _("Run result (not graded)"),
-        "shape": _("shape"),
-        "dtype": _("dtype"),
+        "progress": _("%(done)s of %(total)s exercises passed"),
+        "last_attempt": _("Your last attempt (%(when)s)"),
+        "show_attempt": _("Show this attempt's feedback and code"),
+        "attempt_of": _("Attempt of %(when)s (read-only)"),
+        "attempt_code": _("The code of this attempt"),
+        "close": _("Close"),
+        "loading": _("Loading…"),
     }

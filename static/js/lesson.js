@@ -14,13 +14,11 @@
   const KIT = window.LessonKit || null;
   const POLL_GIVE_UP_MS = 5 * 60 * 1000;
 
-  function t(key, params) {
-    let text = UI[key] || key;
-    for (const [name, value] of Object.entries(params || {})) {
-      text = text.split(`%(${name})s`).join(String(value));
-    }
-    return text;
-  }
+  // The verdict itself is drawn by the shared feedback component (static/js/feedback.js),
+  // the same one the dashboard's submission page uses.
+  const FB = window.Feedback;
+  const { el, inlineCode, formatNumber } = FB;
+  const t = FB.translator(UI);
 
   // The page's own form token first: it works even if the CSRF cookie is made HttpOnly.
   function csrfToken() {
@@ -30,57 +28,9 @@
     return match ? decodeURIComponent(match[1]) : "";
   }
 
-  // el("p", {class: "x"}, "text", childNode…): strings become text nodes, never markup.
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value !== null && value !== undefined && value !== false) node.setAttribute(key, value);
-    }
-    for (const child of children) {
-      if (child === null || child === undefined || child === "") continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
-  // Instructor text with `code` spans, shown without parsing any HTML.
-  function inlineCode(text) {
-    const span = el("span", {});
-    String(text).split(/`([^`]+)`/).forEach((part, i) => {
-      if (part) span.append(i % 2 ? el("code", {}, part) : document.createTextNode(part));
-    });
-    return span;
-  }
-
-  function inLanguage(messages, fallback) {
-    if (messages && typeof messages === "object") {
-      return messages[LANG] || messages.en || fallback || "";
-    }
-    return fallback || "";
-  }
-
-  function formatNumber(x) {
-    if (x === null || x === undefined) return "0";
-    return String(Math.round(Number(x) * 100) / 100);
-  }
-
   const timeFormat = new Intl.DateTimeFormat(LANG === "zh-hans" ? "zh-Hans" : "en", {
     dateStyle: "medium", timeStyle: "medium",
   });
-
-  function formatValue(value) {
-    if (value === null || value === undefined) return "";
-    if (typeof value === "string") return value;
-    if (typeof value === "object") {
-      const text = value.repr ?? value.text ?? value.value ?? value.preview;
-      const facts = [];
-      if (value.shape) facts.push(`${t("shape")} ${Array.isArray(value.shape) ? `(${value.shape.join(", ")})` : value.shape}`);
-      if (value.dtype) facts.push(`${t("dtype")} ${value.dtype}`);
-      if (text !== undefined) return facts.length ? `${text}\n${facts.join(", ")}` : String(text);
-      return JSON.stringify(value, null, 2);
-    }
-    return String(value);
-  }
 
   async function api(url, options) {
     const init = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
@@ -90,8 +40,26 @@
     const response = await fetch(url, init);
     let data = {};
     try { data = await response.json(); } catch (_) { /* not JSON: keep the status text */ }
-    if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
+    if (!response.ok) {
+      const error = new Error(data.error || `${response.status} ${response.statusText}`);
+      error.status = response.status;
+      throw error;
+    }
     return data;
+  }
+
+  // data-submission-url is the URL of submission 0: put this id in its place.
+  function submissionUrl(id) {
+    return article.dataset.submissionUrl.replace(/\/0$/, `/${Number(id)}`);
+  }
+
+  // The lesson's "x of n exercises passed", counted from the cells' badges.
+  function updateProgress() {
+    const line = document.querySelector('[data-role="lesson-progress"]');
+    if (!line) return;
+    const cells = document.querySelectorAll("section.exercise");
+    const done = document.querySelectorAll('section.exercise [data-role="passed-badge"]:not([hidden])');
+    line.textContent = t("progress", { done: done.length, total: cells.length });
   }
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -131,7 +99,13 @@
       this.status = this.role("status");
       this.saveState = this.role("save-state");
       this.feedback = this.role("feedback");
+      this.attemptView = this.role("attempt-view");
       this.busy = false;
+      // Bumped by each Run/Submit: a verdict loaded for the page (the last attempt's) never
+      // replaces a newer one.
+      this.viewToken = 0;
+      this.openAttemptId = null;
+      this.verdicts = new Map(); // graded verdicts read from the API, by submission id
       this.saveTimer = null;
       this.saving = null;
       this.localKey = `lessonpage:draft:${USER}:${this.slug}`;
@@ -162,6 +136,7 @@
       this.setupHints();
       this.renderHistory();
       if (this.pendingPush) this.scheduleSave(0);
+      this.showLatest();
     }
 
     // --- drafts: localStorage at once, the server a moment later ------------------------
@@ -207,9 +182,17 @@
         if (!local || local.code === code) this.writeLocal(code, false);
         this.saveState.textContent = t("saved");
         this.saveState.classList.remove("unsaved");
-      } catch (_) {
-        this.saveState.textContent = t("saved_locally");
+      } catch (error) {
         this.saveState.classList.add("unsaved");
+        const status = error.status || 0;
+        if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+          // Refused for what it is (too large, not text): sending it again cannot help.
+          // The browser keeps it (still marked unsaved), and the student is told why.
+          this.saveState.textContent = status === 413
+            ? t("draft_too_large") : t("draft_refused", { message: error.message });
+          return;
+        }
+        this.saveState.textContent = t("saved_locally");
         this.scheduleSave(5000);
       }
     }
@@ -229,6 +212,7 @@
     async send(kind) {
       if (this.busy) return;
       this.setBusy(true);
+      this.viewToken += 1;
       this.editor.setErrorLine(null);
       this.status.textContent = t("sending");
       const code = this.editor.getText();
@@ -245,6 +229,7 @@
         }
         const verdict = created.status === "graded" ? created : await this.poll(created.url);
         this.status.textContent = "";
+        if (verdict.status === "graded" && verdict.id != null) this.verdicts.set(verdict.id, verdict);
         this.render(verdict, kind);
         if (attempt) {
           Object.assign(attempt, { status: "graded", outcome: verdict.outcome, score: verdict.score,
@@ -297,87 +282,21 @@
       if (badge) badge.hidden = false;
       const mark = document.querySelector(`[data-toc-for="exercise-${this.slug}"]`);
       if (mark) { mark.textContent = "✓"; mark.classList.add("passed"); }
+      updateProgress();
     }
 
     // --- the verdict ----------------------------------------------------------------------
-    render(verdict, kind) {
-      const panel = this.feedback;
-      const parts = [];
-      const isRun = (verdict.kind || kind) === "run";
-      const outcome = verdict.outcome || "";
-      if (isRun) {
-        parts.push(el("p", { class: "run-title" }, t("run_result")));
-        if (outcome && !["passed", "ok", "ran", "failed"].includes(outcome)) {
-          parts.push(el("p", { class: `outcome ${outcome}`, "data-outcome": outcome }, t(outcome)));
-        }
-      } else {
-        parts.push(el("p", { class: `outcome ${outcome}`, "data-outcome": outcome },
-          el("span", { class: "outcome-word" }, UI[outcome] ? t(outcome) : outcome), " ",
-          el("span", { class: "score" },
-            `${t("score")}: ${formatNumber(verdict.score)} / ${formatNumber(verdict.max_score)}`)));
-      }
-      const note = inLanguage(verdict.message, "");
-      if (note) parts.push(el("p", { class: "verdict-note" }, inlineCode(note)));
-      const error = verdict.error;
-      if (error) {
-        const box = el("div", { class: "error-box" });
-        const message = inLanguage(error.messages, error.message);
-        const head = el("p", { class: "error-head" });
-        if (error.line && !/\d/.test(message.split("\n")[0])) {
-          head.append(el("span", { class: "error-line" }, t("line", { line: error.line })), " ");
-        }
-        if (error.type && error.type !== outcome) head.append(el("span", { class: "error-type" }, error.type), " ");
-        if (error.diagnostic) head.append(el("code", { class: "diagnostic" }, error.diagnostic));
-        if (head.childNodes.length) box.append(head);
-        box.append(el("div", { class: "error-message" }, inlineCode(message)));
-        if (error.traceback && error.traceback.trim() !== String(error.message || "").trim()) {
-          box.append(el("details", { class: "traceback" },
-            el("summary", {}, t("traceback")), el("pre", {}, error.traceback)));
-        }
-        parts.push(box);
-        if (error.line) this.editor.setErrorLine(Number(error.line));
-      }
-      const checks = verdict.checks || [];
-      if (checks.length) {
-        const list = el("ul", { class: "checks", "aria-label": t("checks") });
-        for (const check of checks) {
-          const ok = Boolean(check.passed);
-          const li = el("li", { class: ok ? "ok" : "bad" },
-            el("span", { class: "mark", "aria-hidden": "true" }, ok ? "✓" : "✗"),
-            el("span", { class: "sr-only" }, ok ? t("passed") : t("failed")), " ",
-            el("code", { class: "check-name" }, check.label || check.name || ""));
-          if (check.hidden) li.append(" ", el("span", { class: "hidden-check" }, t("hidden_check")));
-          if (check.max_points) li.append(" ", el("span", { class: "points" }, `${formatNumber(check.points)} / ${formatNumber(check.max_points)}`));
-          const message = inLanguage(check.messages, check.message);
-          if (message) li.append(el("div", { class: "message" }, inlineCode(message)));
-          if (check.diagnostic && !ok) li.append(el("code", { class: "diagnostic" }, check.diagnostic));
-          if (!ok && (check.expected != null || check.actual != null)) {
-            // Assert checks carry only `actual`; show just the sides the grader gave.
-            const sides = [["expected", check.expected], ["actual", check.actual]]
-              .filter(([, value]) => value != null)
-              .map(([key, value]) => el("div", {}, el("p", { class: "compare-title" }, t(key)), el("pre", {}, formatValue(value))));
-            li.append(el("div", { class: "compare" }, ...sides));
-          }
-          if (check.line) this.editor.setErrorLine(Number(check.line));
-          list.append(li);
-        }
-        parts.push(list);
-      }
-      const values = this.valuesOf(verdict);
-      if (values.length) {
-        const table = el("dl", { class: "values", "aria-label": t("values") });
-        for (const [name, value] of values) {
-          table.append(el("dt", {}, el("code", {}, name)), el("dd", {}, el("pre", {}, formatValue(value))));
-        }
-        parts.push(el("p", { class: "section-title" }, t("values")), table);
-      }
-      if (verdict.stdout || isRun) {
-        parts.push(el("p", { class: "section-title" }, t("output")),
-          el("pre", { class: "stdout" }, verdict.stdout || t("no_output")));
-        if (verdict.output_truncated) parts.push(el("p", { class: "note" }, t("output_cut")));
-      }
-      panel.replaceChildren(...parts);
-      this.countVerdict();
+    // options.count (default true): a fresh verdict bumps data-count, which tests and
+    // scripts read to tell it from the previous one; the verdict loaded with the page does not.
+    render(verdict, kind, options) {
+      const opts = options || {};
+      const parts = FB.render(verdict, {
+        ui: UI, lang: LANG, kind, onLine: (line) => this.editor.setErrorLine(line),
+      });
+      if (opts.origin) parts.unshift(opts.origin);
+      this.feedback.replaceChildren(...parts);
+      if (verdict.id != null) this.feedback.dataset.submission = String(verdict.id);
+      if (opts.count !== false) this.countVerdict();
     }
 
     countVerdict() {
@@ -385,12 +304,43 @@
       this.feedback.dataset.count = String(Number(this.feedback.dataset.count || 0) + 1);
     }
 
-    // The Run view's values: a list of {name, …} or a {name: value} mapping.
-    valuesOf(verdict) {
-      const values = verdict.values || verdict.names || null;
-      if (!values) return [];
-      if (Array.isArray(values)) return values.map((v) => [v.name, v]);
-      return Object.entries(values);
+    // The last attempt's verdict, read from the API when the page loads (the page itself
+    // carries only the attempts' summaries): a reload keeps what the student was told.
+    async showLatest() {
+      const latest = this.attempts[0];
+      if (!latest || latest.id === undefined || latest.id === null) return;
+      const token = this.viewToken;
+      try {
+        let data = await api(submissionUrl(latest.id));
+        if (data.status !== "graded") {
+          data = await this.waitQuietly(submissionUrl(latest.id), token);
+          if (!data) return;
+          Object.assign(latest, { status: "graded", outcome: data.outcome, score: data.score,
+            max_score: data.max_score });
+          this.renderHistory();
+          if (data.outcome === "passed") this.markPassed();
+        }
+        this.verdicts.set(latest.id, data);
+        if (token !== this.viewToken) return; // the student has sent something newer
+        const when = latest.created_at ? timeFormat.format(new Date(latest.created_at)) : "";
+        const origin = el("p", { class: "verdict-origin" }, t("last_attempt", { when }));
+        this.render(data, "submit", { count: false, origin });
+        this.feedback.dataset.loaded = "latest";
+      } catch (_) {
+        // The page works without it: the history still lists the attempt.
+      }
+    }
+
+    // Long-poll an attempt that was still being graded when the page loaded, without
+    // touching the status line; give up when the student sends something new.
+    async waitQuietly(url, token) {
+      const started = Date.now();
+      while (token === this.viewToken && Date.now() - started < POLL_GIVE_UP_MS) {
+        const data = await api(`${url}?wait=2`);
+        if (data.status === "graded") return data;
+        await sleep(500);
+      }
+      return null;
     }
 
     // --- hints --------------------------------------------------------------------------
@@ -434,17 +384,26 @@
         list.replaceChildren(el("li", { class: "empty" }, t("no_attempts")));
         return;
       }
+      const viewId = `attempt-view-${this.slug}`;
       list.replaceChildren(...this.attempts.map((a, i) => {
         const when = a.created_at ? timeFormat.format(new Date(a.created_at)) : "";
         const word = a.status === "graded" ? (UI[a.outcome] ? t(a.outcome) : a.outcome) : t("pending");
-        const button = el("button", { type: "button", class: "restore",
-          "aria-label": `${t("restore")}: ${when} ${word}` }, t("restore"));
-        button.addEventListener("click", () => this.restore(a));
-        return el("li", { class: `attempt ${a.outcome || "pending"}`, "data-attempt": a.id ?? i },
+        // The row opens the attempt's feedback; its own button restores the code.
+        const isOpen = a.id != null && a.id === this.openAttemptId;
+        const open = el("button", { type: "button", class: "attempt-open", "aria-controls": viewId,
+          "aria-expanded": isOpen ? "true" : "false", title: t("show_attempt") },
           el("time", { datetime: a.created_at || "" }, when), " ",
           el("span", { class: `outcome-word ${a.outcome || ""}` }, word), " ",
-          a.status === "graded" ? el("span", { class: "score" }, `${formatNumber(a.score)} / ${formatNumber(a.max_score)}`) : "",
-          " ", button);
+          a.status === "graded" ? el("span", { class: "score" }, `${formatNumber(a.score)} / ${formatNumber(a.max_score)}`) : "");
+        const restore = el("button", { type: "button", class: "restore",
+          "aria-label": `${t("restore")}: ${when} ${word}` }, t("restore"));
+        restore.addEventListener("click", () => this.restore(a));
+        const row = el("li", { class: `attempt ${a.outcome || "pending"}${isOpen ? " open" : ""}`, "data-attempt": a.id ?? i },
+          open, " ", restore);
+        row.addEventListener("click", (event) => {
+          if (!event.target.closest("button.restore")) this.openAttempt(a);
+        });
+        return row;
       }));
     }
 
@@ -452,6 +411,81 @@
       this.editor.setText(attempt.code || "");
       this.status.textContent = t("restored");
       this.editor.focus();
+    }
+
+    // One attempt's full feedback, read-only, with the code it was for (both from the API).
+    // A second click on the same row closes it.
+    async openAttempt(attempt) {
+      const view = this.attemptView;
+      if (!view || attempt.id === undefined || attempt.id === null) return;
+      if (this.openAttemptId === attempt.id && !view.hidden) {
+        this.closeAttempt();
+        return;
+      }
+      this.openAttemptId = attempt.id;
+      this.syncExpanded();
+      view.hidden = false;
+      view.dataset.attempt = String(attempt.id);
+      view.replaceChildren(el("p", { class: "attempt-loading" }, t("loading")));
+      let data = this.verdicts.get(attempt.id);
+      try {
+        if (!data) {
+          data = await api(submissionUrl(attempt.id));
+          if (data.status === "graded") this.verdicts.set(attempt.id, data);
+        }
+      } catch (error) {
+        if (this.openAttemptId === attempt.id) {
+          view.replaceChildren(el("p", { class: "outcome error" }, error.message));
+        }
+        return;
+      }
+      if (this.openAttemptId !== attempt.id) return; // another row was clicked meanwhile
+      const when = attempt.created_at ? timeFormat.format(new Date(attempt.created_at)) : "";
+      const code = typeof data.code === "string" ? data.code : (attempt.code || "");
+      const lines = code.split("\n");
+      const codeBlock = el("pre", { class: "attempt-code numbered", "aria-label": t("attempt_code") },
+        el("code", {}, ...lines.map((line, i) => el("span", { class: "code-line", "data-line": i + 1 }, line))));
+      const close = el("button", { type: "button", class: "attempt-close" }, t("close"));
+      close.addEventListener("click", () => this.closeAttempt());
+      const restore = el("button", { type: "button", class: "restore" }, t("restore"));
+      restore.addEventListener("click", () => this.restore({ code }));
+      const feedback = el("div", { class: "feedback attempt-feedback" });
+      if (data.status === "graded") {
+        feedback.replaceChildren(...FB.render(data, {
+          ui: UI, lang: LANG, kind: "submit",
+          onLine: (n) => {
+            const line = codeBlock.querySelector(`[data-line="${Number(n)}"]`);
+            if (line) line.classList.add("error-line");
+          },
+        }));
+      } else {
+        feedback.replaceChildren(el("p", { class: "note" }, t("pending")));
+      }
+      view.replaceChildren(
+        el("div", { class: "attempt-view-head" },
+          el("p", { class: "attempt-view-title" }, t("attempt_of", { when })), restore, close),
+        el("p", { class: "section-title" }, t("attempt_code")), codeBlock, feedback);
+      view.dataset.rendered = String(attempt.id);
+    }
+
+    closeAttempt() {
+      this.openAttemptId = null;
+      if (this.attemptView) {
+        this.attemptView.hidden = true;
+        this.attemptView.replaceChildren();
+        delete this.attemptView.dataset.rendered;
+      }
+      this.syncExpanded();
+    }
+
+    // Which row is open, told to screen readers (the rows stay as they are: focus too).
+    syncExpanded() {
+      this.role("attempts").querySelectorAll("li.attempt").forEach((row) => {
+        const open = this.openAttemptId !== null && row.dataset.attempt === String(this.openAttemptId);
+        row.classList.toggle("open", open);
+        const button = row.querySelector(".attempt-open");
+        if (button) button.setAttribute("aria-expanded", open ? "true" : "false");
+      });
     }
   }
 

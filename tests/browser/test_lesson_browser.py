@@ -137,6 +137,7 @@ def test_student_works_through_broadcasting(browser_page, live_server, course, a
     assert "1 / 1" in feedback.locator(".score").inner_text()
     assert page.locator(f"{CELL} [data-role=passed-badge]").is_visible()
     assert page.locator("[data-toc-for='exercise-tensor-broadcast']").inner_text() == "✓"
+    assert page.locator("[data-role=lesson-progress]").inner_text() == "1 of 8 exercises passed"
     shot_cell(page, "05-passed-en")
 
     # A hint, one at a time.
@@ -154,6 +155,9 @@ def test_student_works_through_broadcasting(browser_page, live_server, course, a
     page.reload()
     page.wait_for_selector(f"{CELL} .cm-line")
     assert editor_text(page) == "c = a + b  # my draft"
+    # ...and the last verdict is still on the page (read from the API, not a new Submit).
+    page.wait_for_selector(f"{CELL} [data-role=feedback][data-loaded=latest]")
+    assert feedback.locator(".outcome-word").inner_text() == "Passed"
 
     # The server unreachable while typing: the browser's copy survives a reload.
     page.route("**/api/exercises/tensor-broadcast/draft", lambda route: route.abort())
@@ -174,7 +178,7 @@ def test_student_works_through_broadcasting(browser_page, live_server, course, a
     assert rows.count() == 3
     words = [rows.nth(i).locator(".outcome-word").inner_text() for i in range(3)]
     assert words == ["Passed", "Error", "Failed"]
-    rows.nth(2).get_by_role("button").click()
+    rows.nth(2).get_by_role("button", name=re.compile("^Restore")).click()
     assert editor_text(page) == "c = a * b"
     shot_cell(page, "06-history-restored")
 

@@ -4,12 +4,15 @@ Every view goes through `course_view` (access.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from courses.feedback_ui import feedback_strings
 from courses.models import pick_language
 from dashboard import selectors, services
 from dashboard.access import (
@@ -19,9 +22,10 @@ from dashboard.access import (
     course_submissions,
     course_view,
 )
-from dashboard.models import Course, Override, Regrade
+from dashboard.models import Course, Override, Regrade, RegradeResult
 from dashboard.views.common import OUTCOMES, _ctx, _exercise, _student
-from drafts.preferences import page_language
+from drafts.preferences import page_language, use_preferred_language
+from grading import scoring
 from submissions.models import Submission
 
 # --------------------------------------------------------------------------- one exercise
@@ -68,6 +72,7 @@ def submissions(request: HttpRequest, course: Course) -> HttpResponse:
 
 
 @require_GET
+@use_preferred_language  # the verdict reads in the teacher's language, as on the lesson page
 @course_view()
 def submission_detail(request: HttpRequest, course: Course, pk: int) -> HttpResponse:
     # This course's students only: a lesson shared with another course has theirs too.
@@ -78,13 +83,31 @@ def submission_detail(request: HttpRequest, course: Course, pk: int) -> HttpResp
     later = (Submission.objects.filter(user=sub.user, exercise=sub.exercise, kind=sub.kind,
                                        created_at__gt=sub.created_at)
              .only("id").order_by("created_at", "id").first())
+    latest = selectors.latest_regrades([sub.pk]).get(sub.pk)
+    graded = sub.status == Submission.Status.GRADED
     return render(request, "dashboard/submission.html", _ctx(
         request, course, sub=sub, previous=previous, next=later, diff=diff,
         regrades=sub.regrade_results.select_related("version", "regrade").defer("verdict")
         .order_by("-id"),
-        latest=selectors.latest_regrades([sub.pk]).get(sub.pk),
+        latest=latest,
         diagnostics=selectors.diagnostics_of(sub.verdict),
+        # The lesson page's feedback component draws both verdicts from the same JSON the
+        # student's page reads (GET /api/submissions/<id>), with the same strings.
+        code_lines=sub.code.split("\n"),
+        verdict_json=scoring.apply(sub.to_json()) if graded else None,
+        regrade_json=_regrade_verdict(sub, latest) if latest is not None else None,
+        feedback_ui=feedback_strings(),
+        page_lang=page_language(),
     ))
+
+
+def _regrade_verdict(sub: Submission, result: RegradeResult) -> dict[str, Any]:
+    """A regrade result as verdict JSON: its stored verdict, its row's outcome and score,
+    the score rule applied (grading/scoring.py) as everywhere a verdict is shown."""
+    return scoring.apply({
+        **(result.verdict or {}), "id": sub.pk, "kind": sub.kind, "status": "graded",
+        "outcome": result.outcome, "score": result.score, "max_score": result.max_score,
+    })
 
 
 # --------------------------------------------------------------------------- regrade
