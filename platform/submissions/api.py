@@ -18,10 +18,17 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import ratelimit
 from courses.models import Exercise
 from dashboard.access import may_read_submission
+from dashboard.grades import latest_regrades
+from dashboard.models import RegradeResult
+from drafts.preferences import page_language, preferred_language
+from grading import scoring
+from grading.scoring import counted_score
 from submissions import workers
 from submissions.models import Submission
 from submissions.services import (
+    CodeRejected,
     SubmissionRefused,
+    code_rejection,
     done_key,
     rate_limited_message,
     submission_create,
@@ -64,6 +71,35 @@ def _read_code(request: HttpRequest) -> tuple[str | None, str, str | None]:
     return body["code"], kind, None
 
 
+def _rejected(request: HttpRequest, rejected: CodeRejected) -> JsonResponse:
+    """400 (413: too large) with the reason in the caller's language as `error`, and in
+    every page language as `messages`."""
+    lang = preferred_language(request.user) or page_language()
+    text = rejected.messages.get(lang) or rejected.messages["en"]
+    return _error(rejected.status, text, reason=rejected.reason, messages=rejected.messages)
+
+
+# What a regrade's verdict does not replace: the row's own identity.
+_ROW_KEYS = frozenset({"id", "exercise", "kind", "status", "queue", "version", "created_at"})
+
+
+def verdict_json(sub: Submission, regrade: RegradeResult | None = None) -> dict[str, Any]:
+    """The verdict JSON as it counts, the one the grades are made of (dashboard/grades.py).
+
+    A finished regrade's verdict replaces the first one (`regraded` then gives the version
+    it was graded against and the first outcome and score), and the score rule
+    (grading/scoring.py) is applied, so a row graded before the rule never shows points a
+    run that did not reach the end could not earn."""
+    data = sub.to_json()
+    if (regrade is not None and sub.status == Submission.Status.GRADED
+            and isinstance(regrade.verdict, dict)):
+        data.update({k: v for k, v in regrade.verdict.items() if k not in _ROW_KEYS})
+        data["outcome"] = regrade.outcome
+        data["regraded"] = {"version": regrade.version.number, "outcome": sub.outcome,
+                            "score": counted_score(sub.outcome, sub.score)}
+    return scoring.apply(data)
+
+
 def _wait_seconds(request: HttpRequest) -> float | None:
     try:
         return min(MAX_WAIT_SECONDS, max(0.0, float(request.GET.get("wait", 0))))
@@ -87,6 +123,10 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
     code, kind, problem = _read_code(request)
     if problem is not None or code is None:
         return _error(400, problem or "No code.")
+    # Before the rate limit and before any row: refused code is never an attempt.
+    rejected = code_rejection(code)
+    if rejected is not None:
+        return _rejected(request, rejected)
     decision = submission_rate(request.user)
     if not decision.allowed:
         response = _error(
@@ -96,6 +136,8 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
         return response
     try:
         sub = submission_create(user=request.user, exercise=exercise, code=code, kind=kind)
+    except CodeRejected as rejected:
+        return _rejected(request, rejected)
     except SubmissionRefused as refused:  # one in flight per student, or budget used up
         response = _error(429, refused.message, retry_after=refused.retry_after,
                           reason=refused.reason)
@@ -104,7 +146,8 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
     if wait and sub.status != Submission.Status.GRADED:
         sub = _wait_graded_capped(request, sub, wait)
     url = reverse("api-submission", args=[sub.pk])
-    return JsonResponse({**sub.to_json(), "url": url}, status=202, headers={"Location": url})
+    return JsonResponse({**verdict_json(sub), "url": url}, status=202,
+                        headers={"Location": url})
 
 
 def _visible_submission(request: HttpRequest, pk: int) -> Submission | None:
@@ -131,7 +174,8 @@ def submission_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         sub = _wait_graded_capped(request, sub, wait)
     # `code`: the attempt's code, for the owner and the course's staff only (the only users
     # _visible_submission lets through); the lesson page shows it beside an old verdict.
-    return JsonResponse({**sub.to_json(), "code": sub.code})
+    return JsonResponse({**verdict_json(sub, latest_regrades([sub.pk], with_verdicts=True)
+                                        .get(sub.pk)), "code": sub.code})
 
 
 def _wait_graded_capped(request: HttpRequest, sub: Submission, wait: float) -> Submission:
@@ -186,8 +230,9 @@ def submission_list_view(request: HttpRequest, slug: str) -> HttpResponse:
         Submission.objects.filter(user=request.user, exercise__slug=slug)
         .select_related("exercise", "version")[:50]
     )
+    regrades = latest_regrades([s.pk for s in subs], with_verdicts=True)
     return JsonResponse(
-        {"submissions": [{**s.to_json(), "code": s.code} for s in subs]}
+        {"submissions": [{**verdict_json(s, regrades.get(s.pk)), "code": s.code} for s in subs]}
     )
 
 
