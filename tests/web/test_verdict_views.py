@@ -191,6 +191,8 @@ def test_a_regrade_is_drawn_with_the_same_component(course, alice, teacher):
     assert (shown["outcome"], shown["score"], shown["status"]) == ("passed", 1.0, "graded")
     assert shown["checks"][0]["message"] == "`c` is right"
     assert json_script(html, "verdict-json")["outcome"] == "failed"  # what the student saw
+    number = exercise.current_version.number
+    assert f"The latest regrade (v{number}): what the student sees now" in html
 
 
 def test_the_diff_is_not_double_spaced(course, alice, teacher):
