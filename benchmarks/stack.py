@@ -4,6 +4,9 @@ Stack: a private redis-server (its own port, nothing shared), PostgreSQL (a data
 benchmark's own; SQLite with --sqlite), gunicorn (gthread) serving config.wsgi with
 DEBUG off, and Celery worker(s) on the cpu queue with a warm sandbox pool. Everything is
 stopped on exit. Environment knobs (BENCH_*) are listed in benchmarks/RESULTS.md.
+
+With make_run=True the stack is `make run` itself: scripts/run.sh (its gunicorn, its worker,
+its defaults) on a fresh SQLite file of the benchmark's own and the private Redis.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class Stack:
     web_processes: int = 2
     web_threads: int = 64
     sqlite: bool = False
+    make_run: bool = False  # scripts/run.sh (SQLite) instead of the processes started here
     procs: list[subprocess.Popen] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
@@ -74,7 +78,7 @@ class Stack:
         return f"http://127.0.0.1:{self.port}"
 
     def _database_url(self) -> str:
-        if self.sqlite:
+        if self.sqlite or self.make_run:
             return f"sqlite:///{self.folder / 'bench.sqlite3'}"
         url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pdl_bench")
         import psycopg
@@ -100,14 +104,19 @@ class Stack:
             # A benchmark student submits as fast as verdicts come back: lift the per-student
             # limit (the limiter still runs: its Redis round trip is part of the numbers).
             "SUBMISSION_RATE_LIMIT": "1000000/60",
+            # Likewise the sandbox-time budget: a robot uses a term's worth in minutes.
+            "SANDBOX_BUDGET_WALL_SECONDS": "1000000",
+            "SANDBOX_BUDGET_CPU_SECONDS": "1000000",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }
-        if not self.sqlite:
+        if not (self.sqlite or self.make_run):
             self.env.setdefault("DATABASE_POOL_SIZE", "12")
         self._spawn("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port),
                               "--save", "", "--appendonly", "no", "--dir", str(self.folder)])
         wait_port(redis_port, 10)
+        if self.make_run:
+            return self._start_make_run(redis_port)
         self._manage("migrate", "-v0")
         self._manage("sync_lessons")
         self.tokens = self._make_students(self.students)
@@ -123,6 +132,17 @@ class Stack:
             "-b", f"127.0.0.1:{self.port}", "--log-level", "warning",
         ])
         wait_port(self.port, 60, self.procs[-1])
+        self._wait_workers(redis_port)
+        return self
+
+    def _start_make_run(self, redis_port: int) -> Stack:
+        """`make run` as a teacher starts it (its own processes and sizes), on loopback."""
+        self._spawn("make-run", ["bash", str(ROOT / "scripts" / "run.sh")], extra={
+            "PORT": str(self.port), "HOST": "127.0.0.1", "RUN_LOG_DIR": str(self.folder),
+        })
+        wait_port(self.port, 240, self.procs[-1])  # it migrates and collects static first
+        self.tokens = self._make_students(self.students)
+        self.workers = 1
         self._wait_workers(redis_port)
         return self
 
@@ -334,15 +354,34 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
             part = "postgres"
         else:
             # The stack process this one descends from (sandbox forks sit a few levels down).
-            node, depth = pid, 0
+            node, depth, below = pid, 0, pid
             while node not in roots and node in rows and depth < 16:
+                below = node
                 node, depth = rows[node][1], depth + 1
             if node not in roots:
                 continue
             name = roots[node]
+            if name == "make-run":  # run.sh's children: gunicorn, celery (and its sandboxes)
+                name, depth = _make_run_part(below), depth - 1
+                if name == "script":
+                    continue  # run.sh itself and its one-shot commands
             if name.startswith("worker"):
                 part = "worker" if depth == 0 else "sandbox"
             else:
                 part = "web" if name == "web" else name
         out[part] += used
     return out
+
+
+def _make_run_part(pid: int) -> str:
+    """What a direct child of scripts/run.sh is, from its command line."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "script"
+    words = b" ".join(args)
+    if b"gunicorn" in words:
+        return "web"
+    if b"celery" in words:
+        return "worker"
+    return "script"

@@ -9,8 +9,9 @@ PY=.venv/bin/python
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 export SANDBOX_SIZE=${SANDBOX_SIZE:-2}
 PORT=${PORT:-8000}
+LOGS=${RUN_LOG_DIR:-var}  # the workers' logs (a benchmark keeps its own)
 source scripts/services.sh
-mkdir -p var
+mkdir -p var "$LOGS"
 
 DEV=0
 case "${DJANGO_DEBUG:-0}" in 1|true|yes|on) DEV=1 ;; esac
@@ -48,12 +49,12 @@ fi
 queues="cpu (+cpu-bulk)"
 # Each worker takes its own queue first, then regrades on <queue>-bulk (docs/deploy.md).
 (cd platform && exec ../.venv/bin/celery -A config worker -Q cpu,cpu-bulk -n "cpu@%h" \
-   --pool threads --concurrency "$SANDBOX_SIZE" --loglevel INFO) >var/worker-cpu.log 2>&1 &
+   --pool threads --concurrency "$SANDBOX_SIZE" --loglevel INFO) >"$LOGS/worker-cpu.log" 2>&1 &
 pids+=($!)
 if has_gpu; then
   queues="cpu, gpu (+cpu-bulk, gpu-bulk)"
   (cd platform && SANDBOX_DEVICE=gpu exec ../.venv/bin/celery -A config worker -Q gpu,gpu-bulk \
-     -n "gpu@%h" --pool threads --concurrency 1 --loglevel INFO) >var/worker-gpu.log 2>&1 &
+     -n "gpu@%h" --pool threads --concurrency 1 --loglevel INFO) >"$LOGS/worker-gpu.log" 2>&1 &
   pids+=($!)
 fi
 
@@ -80,7 +81,7 @@ cat <<BANNER
   Open it at:
 $(sed 's/^/    /' <<<"$urls")
   Host names it answers to (DJANGO_ALLOWED_HOSTS): ${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1}
-  Workers for queues: $queues (logs in var/worker-*.log)   Ctrl-C stops everything.
+  Workers for queues: $queues (logs in $LOGS/worker-*.log)   Ctrl-C stops everything.
 
   Demo logins:
 $($PY manage.py demo_accounts)

@@ -120,6 +120,9 @@ def classroom_env(var_dir: Path, environ: dict[str, str] | None = None) -> dict[
         # Plain HTTP on a LAN: cookies marked Secure would never come back, so nobody could
         # log in. Behind a TLS proxy set DJANGO_SECURE_COOKIES=1 (docs/deploy.md).
         "DJANGO_SECURE_COOKIES": "0",
+        # Each web thread keeps its SQLite connection: opening one per request doubled the
+        # cost of a verdict poll (measured; docs/deploy.md, "One machine").
+        "SQLITE_CONN_MAX_AGE": "60",
     }
     out = {name: environ.get(name) or value for name, value in defaults.items()}
     out["DJANGO_SECRET_KEY"] = environ.get("DJANGO_SECRET_KEY") or secret_key(var_dir)

@@ -105,7 +105,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # fails to upgrade (which the busy timeout does not cover), and requests write in short
     # transactions only (nothing waits, e.g. a long poll, inside one).
     DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Opening a connection (Django's SQL functions, the PRAGMAs, the WAL index) cost as much
+    # as a verdict poll's queries; `make run` keeps each thread's connection (local_server.py).
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("SQLITE_CONN_MAX_AGE", 0)
 elif env_int("DATABASE_POOL_SIZE", 0) > 0:
     # PostgreSQL connection pool per web process (needs psycopg-pool): threads borrow a
     # connection per request instead of holding one each (docs/deploy.md, sizing).

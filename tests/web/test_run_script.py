@@ -54,7 +54,8 @@ class Browser:
         req = urllib.request.Request(self.base + path, data=data, headers=headers or {})
         try:
             with self.opener.open(req, timeout=30) as response:
-                return response.status, dict(response.headers), response.read().decode(errors="replace")
+                body = response.read().decode(errors="replace")
+                return response.status, dict(response.headers), body
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read().decode(errors="replace")
 
@@ -134,9 +135,10 @@ def test_make_run_serves_a_class_and_ctrl_c_stops_everything(make_run):
     assert status == 302, "login failed"
     status, _, html = browser.request("/")
     assert status == 200 and "student" in html
+    solution = next(ROOT.glob("lessons/*/exercises/tensor-broadcast/solution.py")).read_text()
     status, _, body = browser.request(
         "/api/exercises/tensor-broadcast/submissions?wait=25",
-        json.dumps({"code": "c = a + b"}).encode(),
+        json.dumps({"code": solution}).encode(),
         {"Content-Type": "application/json", "X-CSRFToken": browser.cookie("csrftoken")},
     )
     verdict = json.loads(body)
