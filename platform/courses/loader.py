@@ -63,7 +63,7 @@ REQUIRED_EXERCISE_KEYS = ("slug", "title", "prompt", "hints", "queue", "checks")
 KIND_KEYS = ("name", "call", "assert")
 COMMON_CHECK_KEYS = ("points", "label", "hidden", "rtol", "atol", "message")
 KIND_OPTIONS = {
-    "name": ("values", "nonconstant", "storage", "separate_from"),
+    "name": ("values", "nonconstant", "storage", "separate_from", "trained", "moved"),
     "call": ("args", "values", "nonconstant"),
     "assert": ("uses",),
 }
@@ -522,6 +522,21 @@ def _check(
             ok = False
         else:
             kw["separate_from"] = other
+    if "trained" in raw:
+        steps = raw["trained"]
+        if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= 10**6:
+            r.add(file, _key_line(raw, "trained"), "trained must be a whole number ≥ 1")
+            ok = False
+        else:
+            kw["trained"] = steps
+    if "moved" in raw:
+        moved = _as_float(raw["moved"])
+        if moved is None or not 0 <= moved <= 10 or "trained" not in raw:
+            r.add(file, _key_line(raw, "moved"),
+                  "moved must be a number between 0 and 10, with trained")  # fmt: skip
+            ok = False
+        else:
+            kw["moved"] = moved
     if "message" in raw:
         kw["message"] = _translations(
             r, file, raw["message"], _key_line(raw, "message"), "check message"

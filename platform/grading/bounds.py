@@ -38,6 +38,8 @@ MAX_LINE = 10**6
 MAX_COUNT = 10**9
 
 _UNREADABLE = "(the error record could not be read)"
+# Where a checked gradient came from (grading.harness._GradTracker).
+GRAD_ORIGINS = frozenset({"backward", "replaced", "none", "missing"})
 
 
 # --------------------------------------------------------------------------- scalars
@@ -151,13 +153,15 @@ def clean_extra(
     exports: Iterable[str] = (),
     snapshots: Iterable[str] = (),
     forbidden: Iterable[str] = (),
+    train: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The export's ``extra``, rebuilt with the keys the grader reads, checked and capped.
 
     ``calls``: the number of call checks (at most that many call records are kept);
     ``exports``/``snapshots``: the names the run was asked for (other summary or snapshot
     entries are dropped); ``forbidden``: the forbidden names (a reported violation of any
-    other name is dropped: the run-time trace is advisory)."""
+    other name is dropped: the run-time trace is advisory); ``train``: the names whose
+    training record (``training``) is read."""
     if not isinstance(extra, dict):
         extra = {}
     out: dict[str, Any] = {"mode": _text(extra.get("mode"), 10), "error": None}
@@ -180,6 +184,22 @@ def clean_extra(
     backward = _int(extra.get("backward_calls"))
     if backward is not None:
         out["backward_calls"] = backward
+    origin = extra.get("grad_origin")
+    if isinstance(origin, dict):
+        out["grad_origin"] = {
+            name: origin[name]
+            for name in exports
+            if name.endswith(".grad") and origin.get(name) in GRAD_ORIGINS
+        }
+    training = extra.get("training")
+    if isinstance(training, dict):
+        out["training"] = {}
+        for name in train:
+            rec = training.get(name)
+            steps = _int(rec.get("steps")) if isinstance(rec, dict) else None
+            updates = _int(rec.get("updates")) if isinstance(rec, dict) else None
+            if steps is not None and updates is not None:
+                out["training"][name] = {"steps": steps, "updates": updates}
     snaps = extra.get("snapshots")
     if isinstance(snaps, dict):
         out["snapshots"] = {

@@ -12,6 +12,7 @@ tolerance rules; they are read as a catalogue, side by side.
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -184,11 +185,15 @@ def compare(expected: Any, actual: Any, opts: Options | None = None) -> Finding:
     """Compare one exported value with the reference's; never runs student code."""
     opts = opts or Options()
     if isinstance(actual, MissingValue):
-        return fail("missing-name", actual.reason, detail=actual.detail)
+        # "parent-none": the detail is the dotted prefix that is None (X in X.device.type).
+        return fail("missing-name", actual.reason, detail=actual.detail, parent=actual.detail)
     if isinstance(expected, MissingValue):
         return fail(None, "reference-missing")
     if isinstance(actual, CallableValue) and not isinstance(expected, CallableValue):
-        return fail("method-not-called", actual.kind, callable_name=actual.name)
+        call = f".{actual.name}()" if actual.kind == "bound method" else f"{actual.name}(...)"
+        if actual.kind == "builtin" and not hasattr(builtins, actual.name):
+            call = f".{actual.name}()"  # a builtin method (x.numel), not a builtin function
+        return fail("method-not-called", actual.kind, callable_name=actual.name, call=call)
     if expected is None:
         if actual is None:
             return Finding.ok()
@@ -231,6 +236,11 @@ def compare(expected: Any, actual: Any, opts: Options | None = None) -> Finding:
     if isinstance(expected, set):
         return _compare_equal(expected, actual, "set", "repr")
     if isinstance(expected, torch.dtype | torch.device | OpaqueValue):
+        if _is_device(expected) and _is_device(actual) and type(expected) is not type(actual):
+            # e.g. torch.device("cuda:200"), whose index torch cannot hold, against cpu
+            return fail(
+                "wrong-value", "repr", expected=short_repr(expected), actual=short_repr(actual)
+            )
         if type(expected) is not type(actual):
             return fail(
                 "wrong-type", "", expected_type=type_name(expected), actual_type=type_name(actual)
@@ -251,6 +261,10 @@ def _bool_value(x: Any) -> bool | None:
     if isinstance(x, torch.Tensor) and x.ndim == 0 and x.dtype == torch.bool:
         return bool(x)
     return None
+
+
+def _is_device(x: Any) -> bool:
+    return isinstance(x, torch.device) or (isinstance(x, OpaqueValue) and x.cls == "torch.device")
 
 
 def _device_key(x: Any) -> Any:
@@ -428,6 +442,9 @@ def compare_tensor(expected: torch.Tensor, actual: Any, opts: Options) -> Findin
                     return fail("grad-accumulated", acc[0], times=acc[1], earlier=acc[2], **facts)
             if em.requires_grad != am.requires_grad and not opts.grad:
                 facts["requires_grad"] = am.requires_grad
+            if em.cls.endswith(".Parameter") and am.cls.endswith(".Parameter") and not opts.grad:
+                # A fresh layer's parameters: they differ because of the random draws.
+                return fail("wrong-value", "parameter", **facts)
             return fail("wrong-value", "scalar" if expected.ndim == 0 else "", **facts)
     if not opts.grad and not em.requires_grad and am.requires_grad:
         return fail("wrong-value", "requires-grad")
@@ -588,9 +605,10 @@ def compare_column(expected: Column, actual: Column, opts: Options, label: str) 
                 actual_dtype=actual.dtype,
             )
     if sorted(expected.na) != sorted(actual.na):
+        variant = "nan-left" if not expected.na else "nan-rows" if actual.na else "nan-none"
         return fail(
             "wrong-value",
-            "nan-left" if not expected.na else "nan-rows",
+            variant,
             column=label,
             expected_rows=_rows(expected.na),
             actual_rows=_rows(actual.na),
@@ -743,7 +761,7 @@ def compare_module(expected: ModuleSummary, actual: Any, opts: Options) -> Findi
             if (
                 not sub.passed
                 and sub.diagnostic == "wrong-value"
-                and sub.facts.get("variant") == ""
+                and sub.facts.get("variant") in ("", "parameter")
             ):
                 sub.facts["path"] = "." + name
                 return sub
@@ -777,4 +795,43 @@ def separate_storage(actual: Any, other: Any, other_label: str) -> Finding:
     )
     if overlap and a.storage_nbytes and b.storage_nbytes:
         return fail("shares-memory", "", other=other_label)
+    return Finding.ok()
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def grad_origin(actual: Any, origin: Any) -> Finding:
+    """A checked ``.grad`` was written by a backward pass of the cell, and left alone after.
+
+    ``origin`` is the harness's record (``extra.grad_origin``); no record counts as not
+    written by backward (fail closed). A ``None``/missing gradient is compare's business."""
+    if not isinstance(actual, torch.Tensor) or origin == "backward":
+        return Finding.ok()
+    return fail("grad-not-from-backward", "replaced" if origin == "replaced" else "no-backward")
+
+
+def trained(actual: Any, initial: Any, record: Any, steps: int, moved: float = 0.0) -> Finding:
+    """A parameter was trained: at least ``steps`` backward passes wrote its gradient, its
+    value changed after at least ``steps`` of them, and (``moved`` > 0) it ended at least
+    that fraction of its final size away from its value at the first pass."""
+    record = record if isinstance(record, dict) else {}
+    done = record.get("steps", 0)
+    if not isinstance(actual, torch.Tensor):
+        return Finding.ok()  # the type is compare's business
+    if done < steps:
+        return fail("not-trained", "steps" if done else "no-backward", steps=done, required=steps)
+    updates = record.get("updates", 0)
+    if updates < steps:
+        return fail("not-trained", "updates", steps=done, updates=updates, required=steps)
+    if not isinstance(initial, torch.Tensor) or initial.shape != actual.shape:
+        return fail("not-trained", "no-backward", steps=0, required=steps)
+    final, start = _as_wide(actual.detach()), _as_wide(initial.detach())
+    if not bool(torch.isfinite(final).all()):
+        return Finding.ok()  # nan/inf: the value checks say what is wrong
+    size = float(torch.linalg.vector_norm(final))
+    distance = float(torch.linalg.vector_norm(final - start))
+    if distance == 0.0 or (moved > 0 and distance < moved * size):
+        share = f"{distance / size:.1%}" if size else "0%"
+        return fail("not-trained", "moved", share=share, wanted=f"{moved:.0%}")
     return Finding.ok()

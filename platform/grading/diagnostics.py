@@ -8,11 +8,13 @@ the shapes of the operands on the failing line).
 
 from __future__ import annotations
 
+import ast
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from grading.bounds import clean_record
-from grading.messages import render, shape_text
+from grading.messages import NOTES, fill, render, shape_text
 
 # Every code of the fixed catalogue (design.md), plus the ones this package adds.
 CATALOGUE: dict[str, str] = {
@@ -38,6 +40,11 @@ CATALOGUE: dict[str, str] = {
     "forbidden-call": "the exercise forbids a function the code uses",
     # additions
     "attribute-error": "AttributeError; the message suggests the close attribute name",
+    "grad-not-from-backward": "a checked .grad was assigned or edited by hand, not written by "
+    "a backward pass of the cell",
+    "not-trained": "a parameter to train was not trained by backward + update steps "
+    "(copied, solved for, or never updated)",
+    "xor-operator": "`^` (bitwise XOR) used where a power `**` was meant",
 }
 
 _BROADCAST = re.compile(
@@ -52,6 +59,12 @@ _ITEM = (
 )
 _ITEM_COUNT = re.compile(r"a Tensor with (\d+) elements")
 _NONSCALAR = "grad can be implicitly created only for scalar outputs"
+_XOR = re.compile(r'"bitwise_xor\w*" not implemented|unsupported operand type\(s\) for \^')
+# A reduction in an operand: the broadcast tip suggests keepdim only then.
+_REDUCTION = re.compile(
+    r"\.(sum|mean|max|min|amax|amin|prod|std|var|norm|median|logsumexp)\(|"
+    r"\btorch\.(sum|mean|max|min|amax|amin|prod|std|var|norm)\("
+)
 _NO_GRAD = "does not require grad and does not have a grad_fn"
 _SECOND_BACKWARD = "backward through the graph a second time"
 _OBJECT_ARRAY = ("numpy.object_", "np.ndarray of type numpy.object")
@@ -131,6 +144,8 @@ def classify_error(rec: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
         return "item-multi-element", facts
     if any(m in message for m in _OBJECT_ARRAY):
         return "object-array-to-tensor", facts
+    if _XOR.search(message):
+        return "xor-operator", facts
     m = _BROADCAST.search(message)
     if m:
         return "broadcast-shape", _broadcast_facts(facts, facts_in, m)
@@ -178,6 +193,8 @@ def _broadcast_facts(facts: dict[str, Any], facts_in: dict[str, Any], m: re.Matc
             right_shape=shape_text(right),
         )
         facts["alignment"] = " (" + align(left, right) + ")"
+        text = f"{op.get('left')} {op.get('right')}"
+        facts["reduction"] = bool(_REDUCTION.search(text)) and "keepdim" not in text
         break
     return facts
 
@@ -217,3 +234,76 @@ def error_view(rec: dict[str, Any], *, hidden: bool = False) -> dict[str, Any]:
         "traceback": traceback_text,
         "frames": frames,
     }
+
+
+# --------------------------------------------------------------------------- code-aware notes
+
+
+def annotate(code: str, checks: Sequence[Any], results: Sequence[Any]) -> None:
+    """Add to failed visible checks what only the student's code can tell (the source is
+    the student's own text, read with ``ast``; nothing runs): the expression a
+    ``method-not-called`` name holds, index tensors that did not pair up (``y_hat[:, y]``
+    behind a shape mismatch), and ``^`` written for a power behind wrong values.
+
+    ``checks`` are the exercise's CheckSpecs, ``results`` their CheckResults, in order."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return
+    assigned: dict[str, str] = {}
+    pairing: tuple[str, str, str] | None = None
+    xor = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name) and isinstance(node.value, ast.Attribute | ast.Name):
+                assigned[target.id] = ast.unparse(node.value)[:80]
+        elif isinstance(node, ast.Subscript) and pairing is None:
+            pairing = _outer_index(node)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
+            xor = True
+    for spec, res in zip(checks, results, strict=False):
+        if res.passed or res.hidden:
+            continue
+        name = getattr(spec, "name", None) or ""
+        if res.diagnostic == "method-not-called" and name in assigned:
+            expr = assigned[name]
+            tail = expr.rsplit(".", 1)[-1]
+            res.messages = {
+                k: v.replace(f"`.{tail}()`", f"`{expr}()`").replace(f"`{tail}(...)`", f"`{expr}()`")
+                for k, v in res.messages.items()
+            }
+        elif res.diagnostic == "shape-mismatch" and pairing is not None:
+            facts = {"subscript": pairing[0], "index": pairing[1], "fix": pairing[2]}
+            res.messages = {
+                lang: text + fill(NOTES["index-pairing"][lang], facts)
+                for lang, text in res.messages.items()
+            }
+        elif res.diagnostic == "wrong-value" and xor:
+            res.messages = {lang: text + NOTES["xor"][lang] for lang, text in res.messages.items()}
+
+
+def _outer_index(node: ast.Subscript) -> tuple[str, str, str] | None:
+    """``A[:, idx]`` (a full slice next to an index that is a name or an expression, not a
+    constant): (the subscript, the index, ``A[torch.arange(len(A)), idx]``)."""
+    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else []
+    if len(parts) != 2:
+        return None
+    first, second = parts
+    full = isinstance(first, ast.Slice) and first.lower is first.upper is first.step is None
+    if not full or isinstance(second, ast.Slice | ast.Constant):
+        return None
+    if not isinstance(second, ast.Name | ast.Attribute | ast.Call | ast.List):
+        return None
+    base = ast.unparse(node.value)[:60]
+    index = ast.unparse(second)[:60]
+    return f"{base}[:, {index}]", index, f"{base}[torch.arange(len({base})), {index}]"
+
+
+_MANUAL_SEED = re.compile(r"\bmanual_seed\(\s*(\d+)\s*\)")
+
+
+def setup_seed(setup: str, default: int = 0) -> int:
+    """The seed the setup last sets (``torch.manual_seed(0)``), else the exercise's seed."""
+    found = _MANUAL_SEED.findall(setup)
+    return int(found[-1]) if found else default

@@ -20,7 +20,7 @@ from grading import compare as cmp
 from grading import forbidden as forbid
 from grading import limits as server_limits
 from grading.code import check_code
-from grading.diagnostics import classify_error, error_view
+from grading.diagnostics import annotate, classify_error, error_view, setup_seed
 from grading.messages import LIMITS, limit_message, render, run_end_message
 from grading.pool import Pool
 from grading.spec import CheckSpec, ExerciseSpec
@@ -71,6 +71,7 @@ def build_payload(spec: ExerciseSpec, code: str, mode: str = "submit") -> bytes:
         "snapshot": snapshot,
         "calls": calls,
         "forbidden": forbid.expand(list(spec.forbidden)) if spec.forbidden else [],
+        "train": [c.name for c in spec.checks if c.name and c.trained],
     }
     return json.dumps(doc).encode("utf-8")
 
@@ -175,6 +176,7 @@ def decode_result(spec: ExerciseSpec, result: bytes) -> wire.Decoded:
         exports=names,
         snapshots=snapshot,
         forbidden=forbid.expand(list(spec.forbidden)) if spec.forbidden else (),
+        train=[c.name for c in spec.checks if c.name and c.trained],
     )
     return decoded
 
@@ -325,6 +327,7 @@ def _grade(spec: ExerciseSpec, raw_code: str | bytes, pool: Pool, verdict: Verdi
     if error:
         verdict.error = error_view(error)
     verdict.checks = [_run_check(spec, c, i, ref, got) for i, c in enumerate(spec.checks)]
+    annotate(code, spec.checks, verdict.checks)  # notes only the code can tell (y_hat[:, y])
     if verdict.error and verdict.error.get("line"):
         # A name the cell never reached: say where it stopped, not only that it is missing.
         for c in verdict.checks:
@@ -444,6 +447,13 @@ def _run_check(
         calls = got.extra.get("backward_calls")
         calls = calls if isinstance(calls, int) and not isinstance(calls, bool) else None
         finding = cmp.compare(exp, act, _options(check, before, calls))
+        if finding.passed and check.name.endswith(".grad"):
+            # Right numbers are not enough: autograd must have written them (harness record).
+            finding = cmp.grad_origin(act, (got.extra.get("grad_origin") or {}).get(check.name))
+        if finding.passed and check.trained:
+            record = (got.extra.get("training") or {}).get(check.name)
+            init = got.values.get("init:" + check.name)
+            finding = cmp.trained(act, init, record, check.trained, check.moved)
         if finding.passed and check.storage == "unchanged":
             snaps = got.extra.get("snapshots") or {}
             finding = cmp.storage_unchanged(act, snaps.get(check.name))
@@ -460,6 +470,8 @@ def _run_check(
     # A part of the value (a list item, a module parameter) is named by the checked name.
     shown = f"{check.name or label}{path}" if path else label
     all_facts = {**facts, **finding.facts, "name": shown}
+    if finding.facts.get("variant") == "parameter":
+        all_facts["seed"] = setup_seed(spec.setup, spec.seed)
     if finding.passed:
         return CheckResult(label, True, check.points, check.points, None,
                            render("passed", all_facts), check.hidden)  # fmt: skip
@@ -480,7 +492,9 @@ def _run_check(
 
 # Failures where the values are not the problem (memory identity): showing two equal
 # values side by side would only confuse.
-_NO_VALUES = frozenset({"not-in-place", "shares-memory", "forbidden-call"})
+_NO_VALUES = frozenset(
+    {"not-in-place", "shares-memory", "forbidden-call", "grad-not-from-backward", "not-trained"}
+)
 
 
 def _side_by_side(
@@ -495,6 +509,8 @@ def _side_by_side(
 
     Formats decoded data only (``grading.display``), never a student object."""
     if check.hidden or finding.diagnostic in _NO_VALUES:
+        return None, None
+    if finding.facts.get("variant") == "parent-none":  # X.device.type while X is None
         return None, None
     if check.name:
         missing = wire.MissingValue("name", check.name)

@@ -25,6 +25,7 @@ import random
 import sys
 import traceback
 import types
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,6 +52,11 @@ _get_rng = torch.get_rng_state
 _set_rng = torch.set_rng_state
 _type = type
 _getattr = getattr
+_id = id
+_grad_of = _TensorBase.grad.__get__  # type: ignore[attr-defined]
+_version_of = _TensorBase._version.__get__  # type: ignore[attr-defined]
+_detach = _TensorBase.detach
+_equal = torch.equal
 
 # Methods that are safe to re-evaluate when explaining a broadcast error (no side effects).
 _SAFE_METHODS = frozenset(
@@ -200,7 +206,8 @@ def _run(job: dict[str, Any]) -> bytes:
     violations: list[dict[str, Any]] = extra["violations"]
     restore = _install_forbidden(forbidden, violations)
     backward_calls = [0]
-    undo_count = _count_backward(backward_calls)
+    tracker = _GradTracker(ns, exports, [str(n) for n in job.get("train", [])])
+    undo_count = _count_backward(backward_calls, tracker)
     try:
         try:
             compiled = compile(code, CELL, "exec")
@@ -215,6 +222,8 @@ def _run(job: dict[str, Any]) -> bytes:
                     extra["error"] = _exception_record(exc, code, "cell")
         undo_count()
         extra["backward_calls"] = backward_calls[0]
+        if mode == "submit":
+            extra["grad_origin"], extra["training"] = tracker.report(values)
         if mode == "run":
             # Run shows the checked names too (a one-line summary, and their values for the
             # trusted side to format); there are no calls, and no earlier gradients needed.
@@ -272,7 +281,9 @@ def _resolve(ns: dict[str, Any], dotted: str) -> Any:
     if head not in ns:
         return _Missing("name", head)
     obj = ns[head]
-    for attr in rest:
+    for i, attr in enumerate(rest):
+        if obj is None:  # X.device.type with X = None: say so, not "could not be read"
+            return _Missing("parent-none", ".".join([head, *rest[:i]]))
         try:
             obj = _getattr(obj, attr)
         except BaseException as exc:  # student __getattr__ may raise anything
@@ -343,15 +354,21 @@ def _install_forbidden(names: list[str], violations: list[dict[str, Any]]) -> An
 _ABSENT = object()
 
 
-def _count_backward(counter: list[int]) -> Any:
+def _count_backward(counter: list[int], tracker: _GradTracker | None = None) -> Any:
     """Count backward passes in the cell (Tensor.backward goes through autograd.backward),
-    so the grader can tell "backward ran k times" from a k-fold wrong formula."""
+    so the grader can tell "backward ran k times" from a k-fold wrong formula; the tracker
+    notes which watched gradients each pass wrote (see ``_GradTracker``)."""
     autograd = torch.autograd
     original = autograd.backward
 
     def backward(*args: Any, **kw: Any) -> Any:
         counter[0] += 1
-        return original(*args, **kw)
+        if tracker is None:
+            return original(*args, **kw)
+        state = tracker.before()
+        result = original(*args, **kw)
+        tracker.after(state)
+        return result
 
     autograd.backward = backward
     done = [False]
@@ -362,6 +379,125 @@ def _count_backward(counter: list[int]) -> Any:
             done[0] = True
 
     return undo
+
+
+class _GradTracker:
+    """Which watched gradients a backward pass of the cell wrote, and what training did.
+
+    A gradient "comes from autograd" when the last change to it (a new ``.grad`` object or
+    an in-place change, seen through the tensor's version counter) happened inside a
+    backward pass of the cell; one assigned or edited after that pass, or present without
+    any backward in the cell, does not. For a trained parameter (``train``): how many
+    backward passes wrote its gradient (``steps``), after how many of them its value changed
+    before the next one (``updates``), and its value when the first of them ran (exported as
+    ``init:<name>``). Everything is looked up by name, so ``w = (w - lr * g).detach()...``
+    (a new leaf per step) counts as well as an in-place update."""
+
+    MAX_NAMES = 32
+
+    def __init__(self, ns: dict[str, Any], exports: list[str], train: list[str]) -> None:
+        self.ns = ns
+        self.grads = [n for n in exports if n.endswith(".grad")][: self.MAX_NAMES]
+        self.train = list(dict.fromkeys(train))[: self.MAX_NAMES]
+        self.marks: dict[str, tuple[int, int]] = {}  # grad name -> state after its last write
+        self.alive: dict[str, Any] = {}  # keeps the marked gradient alive (ids stay unique)
+        self.steps = {n: 0 for n in self.train}
+        self.updates = {n: 0 for n in self.train}
+        self.first: dict[str, Any] = {}
+        self.last: dict[str, Any] = {}
+
+    def _tensor(self, name: str) -> Any:
+        obj = _resolve(self.ns, name)
+        return obj if issubclass(_type(obj), _Tensor) else None
+
+    def _grad_state(self, name: str) -> tuple[tuple[int, int] | None, Any]:
+        t = self._tensor(name)
+        if t is None:
+            return None, None
+        # Reading .grad of a non-leaf warns; that warning is ours, not the student's.
+        with _no_tf(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            g = _grad_of(t)
+            if g is None or not issubclass(_type(g), _Tensor):
+                return None, None
+            return (_id(g), int(_version_of(g))), g
+
+    def _bases(self) -> list[str]:
+        return [n[: -len(".grad")] for n in self.grads] + self.train
+
+    def before(self) -> dict[str, tuple[int, int] | None]:
+        try:
+            return {b: self._grad_state(b)[0] for b in self._bases()}
+        except BaseException:  # a hostile __getattr__: the pass simply records nothing
+            return {}
+
+    def after(self, before: dict[str, tuple[int, int] | None]) -> None:
+        with contextlib.suppress(BaseException):  # hostile objects: record nothing
+            self._after(before)
+
+    def _after(self, before: dict[str, tuple[int, int] | None]) -> None:
+        for base in self._bases():
+            if base not in before:
+                continue
+            state, g = self._grad_state(base)
+            if state is None or state == before[base]:
+                continue  # this pass did not write this gradient
+            if base + ".grad" in self.grads:
+                self.marks[base + ".grad"] = state
+                self.alive[base + ".grad"] = g
+            if base in self.steps:
+                self.steps[base] += 1
+                value = self._value(base)
+                if value is None:
+                    continue
+                if base not in self.first:
+                    self.first[base] = value
+                elif not self._same(self.last.get(base), value):
+                    self.updates[base] += 1
+                self.last[base] = value
+
+    def _value(self, name: str) -> Any:
+        t = self._tensor(name)
+        if t is None:
+            return None
+        with _no_tf():
+            return _clone(_detach(t))
+
+    @staticmethod
+    def _same(a: Any, b: Any) -> bool:
+        with _no_tf():
+            return a is not None and a.shape == b.shape and a.dtype == b.dtype and _equal(a, b)
+
+    def report(self, values: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+        """``grad_origin`` per watched gradient and ``training`` per trained name, after the
+        cell; the initial values go into ``values`` as ``init:<name>``."""
+        origin: dict[str, str] = {}
+        try:
+            for name in self.grads:
+                state, _ = self._grad_state(name[: -len(".grad")])
+                mark = self.marks.get(name)
+                if state is None:
+                    origin[name] = "missing"
+                elif mark is None:
+                    origin[name] = "none"  # never written by a backward pass of the cell
+                else:
+                    origin[name] = "backward" if state == mark else "replaced"
+            training: dict[str, Any] = {}
+            for name in self.train:
+                final = self._value(name)
+                updates = self.updates[name]
+                if (
+                    final is not None
+                    and name in self.last
+                    and not self._same(self.last[name], final)
+                ):
+                    updates += 1  # the update after the last backward pass
+                training[name] = {"steps": self.steps[name], "updates": updates}
+                if name in self.first:
+                    values["init:" + name] = self.first[name]
+        except BaseException:
+            return origin, {}
+        return origin, training
 
 
 def _owner_of(dotted: str) -> tuple[Any, str]:

@@ -31,6 +31,10 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "en": "`{name}` could not be read ({detail}).",
         "zh-hans": "无法读取 `{name}`（{detail}）。",
     },
+    ("missing-name", "parent-none"): {
+        "en": "`{name}` cannot be read while `{parent}` is None (see the check of `{parent}`).",
+        "zh-hans": "`{parent}` 是 None，因此无法读取 `{name}`（见 `{parent}` 的检查）。",
+    },
     ("missing-name", "parameter"): {
         "en": "`{name}` lacks the parameter(s) {detail} (unexpected: {unexpected}).",
         "zh-hans": "`{name}` 缺少参数 {detail}（多出的参数：{unexpected}）。",
@@ -40,7 +44,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "zh-hans": "函数 `{function}` 未定义：请用 `def {function}(...)` 定义它。",
     },
     ("wrong-type", ""): {
-        "en": "`{name}` is a {actual_type} but should be a {expected_type}.",
+        "en": "`{name}` is {a_actual_type} but should be {a_expected_type}.",
         "zh-hans": "`{name}` 的类型是 {actual_type}，应为 {expected_type}。",
     },
     ("wrong-type", "ndarray"): {
@@ -59,7 +63,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "zh-hans": "`{name}` 是张量，应为 NumPy 数组：请用 .numpy() 转换。",
     },
     ("wrong-type", "none"): {
-        "en": "`{name}` is None but should be a {expected_type}.",
+        "en": "`{name}` is None but should be {a_expected_type}.",
         "zh-hans": "`{name}` 是 None，应为 {expected_type}。",
     },
     ("wrong-type", "one-element-tensor"): {
@@ -73,15 +77,15 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "zh-hans": "`{name}` 的层是 [{actual_layers}]，应为 [{expected_layers}]。",
     },
     ("wrong-type", "not-callable"): {
-        "en": "`{function}` is a {actual_type}, not a function: define it with "
+        "en": "`{function}` is {a_actual_type}, not a function: define it with "
         "`def {function}(...)`.",
         "zh-hans": "`{function}` 是 {actual_type}，不是函数：请用 `def {function}(...)` 定义它。",
     },
     ("method-not-called", ""): {
         "en": "`{name}` is the {kind} `{callable_name}` itself, not its result: "
-        "call it with parentheses, e.g. `x.numel()`.",
+        "call it with parentheses: `{call}`.",
         "zh-hans": "`{name}` 是{kind} `{callable_name}` 本身，而不是它的结果："
-        "请加上括号调用它，例如 `x.numel()`。",
+        "请加上括号调用它：`{call}`。",
     },
     # ---- tensors
     ("shape-mismatch", ""): {
@@ -159,6 +163,11 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "NaN in rows {expected_rows}.",
         "zh-hans": "`{name}` 的列 `{column}` 在第 {actual_rows} 行为 NaN，应在第 {expected_rows} 行为 NaN。",  # noqa: E501
     },
+    ("wrong-value", "nan-none"): {
+        "en": "Column `{column}` of `{name}` holds no NaN but should hold NaN in rows "
+        "{expected_rows}.",
+        "zh-hans": "`{name}` 的列 `{column}` 中没有 NaN，但应在第 {expected_rows} 行为 NaN。",
+    },
     ("wrong-value", "nan-left"): {
         "en": "Column `{column}` of `{name}` still holds NaN in rows {actual_rows}; it should "
         "hold none (fill the missing values).",
@@ -179,6 +188,17 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "en": "The index (row labels) of `{name}` differs first at row {row}: {actual_at} "
         "instead of {expected_at}.",
         "zh-hans": "`{name}` 的索引（行标签）第一个不同之处在第 {row} 行：{actual_at}，应为 {expected_at}。",  # noqa: E501
+    },
+    ("wrong-value", "parameter"): {
+        "en": "`{name}` has the right shape but other values ({actual} instead of "
+        "{expected}). A new layer draws its parameters from the random generator, which "
+        "the setup seeded with `torch.manual_seed({seed})`: create the layers right away, "
+        "in the order the exercise asks, and draw no other random numbers before them (no "
+        "`torch.rand`, no layer created and thrown away).",
+        "zh-hans": "`{name}` 的形状正确，但数值不同（是 {actual}，应为 {expected}）。新建的层从"
+        "随机数生成器中抽取参数，而预置代码已经用 `torch.manual_seed({seed})` 设置了种子："
+        "请直接按练习要求的顺序创建各层，并且在此之前不要抽取其他随机数"
+        "（不要调用 `torch.rand`，也不要创建用不到的层）。",
     },
     ("wrong-value", "too-large"): {
         "en": "`{name}` is too large to be compared.",
@@ -243,6 +263,57 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "zh-hans": "`{name}` 是 {actual}，应为 {expected}：它是正确梯度的 {times} 倍再加上之前的梯度"  # noqa: E501
         "（{earlier}）。请用 `{base}.grad.zero_()` 清零，并只运行一次 backward。",
     },
+    ("grad-not-from-backward", "replaced"): {
+        "en": "`{name}` was changed after the last backward pass (assigned or edited by "
+        "hand): it must hold the gradient autograd computed. Call backward and leave "
+        "`{name}` as it is.",
+        "zh-hans": "`{name}` 在最后一次反向传播之后被改动了（手动赋值或修改）：它必须保存自动微分"
+        "计算出的梯度。请调用 backward，之后不要再改动 `{name}`。",
+    },
+    ("grad-not-from-backward", "no-backward"): {
+        "en": "`{name}` was not computed by a backward pass in your code: a gradient "
+        "assigned by hand does not count. Compute the result from `{base}` and call "
+        "`.backward()` on it.",
+        "zh-hans": "`{name}` 不是由你代码中的反向传播计算出来的：手动赋值的梯度不算数。"
+        "请用 `{base}` 计算结果，并对结果调用 `.backward()`。",
+    },
+    ("not-trained", "no-backward"): {
+        "en": "`{name}` was not trained: no backward pass in your code computed its "
+        "gradient. Train it by gradient descent: compute the loss, call backward(), "
+        "update `{name}`, and repeat (at least {required} steps).",
+        "zh-hans": "`{name}` 没有经过训练：你的代码中没有任何一次反向传播计算了它的梯度。"
+        "请用梯度下降训练它：计算损失、调用 backward()、更新 `{name}`，并重复"
+        "（至少 {required} 步）。",
+    },
+    ("not-trained", "steps"): {
+        "en": "Only {steps} backward pass(es) computed the gradient of `{name}`, but at "
+        "least {required} training steps are expected: train for more steps.",
+        "zh-hans": "只有 {steps} 次反向传播计算了 `{name}` 的梯度，但至少需要 {required} "
+        "个训练步骤：请多训练几步。",
+    },
+    ("not-trained", "updates"): {
+        "en": "backward computed the gradient of `{name}` {steps} times, but `{name}` "
+        "changed after only {updates} of them: update it after every backward pass "
+        "(`{name} -= lr * {name}.grad` under `torch.no_grad()`, or an optimizer's "
+        "`step()`).",
+        "zh-hans": "backward 计算了 {steps} 次 `{name}` 的梯度，但 `{name}` 只在其中 "
+        "{updates} 次之后发生了变化：请在每次反向传播之后更新它（在 `torch.no_grad()` 中"
+        "执行 `{name} -= lr * {name}.grad`，或调用优化器的 `step()`）。",
+    },
+    ("not-trained", "moved"): {
+        "en": "`{name}` ended only {share} of its size away from where it was at the first "
+        "backward pass ({wanted} expected): start from the initial values the exercise "
+        "gives and let gradient descent do the work; an answer copied or solved for does "
+        "not count as training.",
+        "zh-hans": "`{name}` 最终与第一次反向传播时的值只相差其大小的 {share}（至少应为 "
+        "{wanted}）：请从练习给出的初始值开始，让梯度下降完成训练；复制或直接解出的答案不算训练。",
+    },
+    ("xor-operator", ""): {
+        "en": "Line {line}: `^` is bitwise XOR in Python and PyTorch, not a power: use "
+        "`**` (`x ** y`) or `torch.pow(x, y)`.",
+        "zh-hans": "第 {line} 行：在 Python 和 PyTorch 中 `^` 是按位异或，而不是乘方："
+        "请使用 `**`（`x ** y`）或 `torch.pow(x, y)`。",
+    },
     # ---- errors raised by the student's code
     ("grad-missing", "error"): {
         "en": "Line {line}: backward() found nothing to differentiate: the result does not "
@@ -265,11 +336,9 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
     ("broadcast-shape", ""): {
         "en": "Line {line}: {operands}cannot be broadcast together. Broadcasting lines the "
         "shapes up from the right{alignment}; at dimension {dim} the sizes are {size_a} and "
-        "{size_b}, and one of them would have to be 1. Tip: keep a reduced axis with "
-        "keepdim=True (e.g. A.sum(axis=1, keepdim=True)).",
+        "{size_b}, and one of them would have to be 1.{tip}",
         "zh-hans": "第 {line} 行：{operands}无法广播。广播从最右边的维度开始对齐形状{alignment}；"
-        "在第 {dim} 维上大小分别是 {size_a} 和 {size_b}，其中之一必须为 1。提示：求和时用 "
-        "keepdim=True 保留该维度（例如 A.sum(axis=1, keepdim=True)）。",
+        "在第 {dim} 维上大小分别是 {size_a} 和 {size_b}，其中之一必须为 1。{tip}",
     },
     ("name-error", ""): {
         "en": "Line {line}: the name `{missing}` is not defined.{suggest}",
@@ -382,8 +451,8 @@ HIDDEN: dict[str, dict[str, str]] = {
         "zh-hans": "`{name}`（隐藏输入）：结果的数值不对。",
     },
     "": {
-        "en": "`{name}` (hidden input): the result is not right ({diagnostic}).",
-        "zh-hans": "`{name}`（隐藏输入）：结果不正确（{diagnostic}）。",
+        "en": "`{name}` (hidden input): the result is not right ({what}).",
+        "zh-hans": "`{name}`（隐藏输入）：结果不正确（{what}）。",
     },
     "error": {
         "en": "`{name}` (hidden input) raised {type} (line {line} of your cell).",
@@ -391,8 +460,45 @@ HIDDEN: dict[str, dict[str, str]] = {
     },
 }
 
+# What a hidden check's failure was about, in words (never the raw code in a sentence).
+HIDDEN_WHAT: dict[str, dict[str, str]] = {
+    "missing-name": {"en": "a name is not defined", "zh-hans": "有名称未定义"},
+    "wrong-type": {"en": "the wrong type", "zh-hans": "类型不对"},
+    "method-not-called": {"en": "a method that was not called", "zh-hans": "方法没有被调用"},
+    "device-mismatch": {"en": "the wrong device", "zh-hans": "设备不对"},
+    "not-in-place": {"en": "not updated in place", "zh-hans": "没有原地更新"},
+    "shares-memory": {"en": "it shares memory instead of copying", "zh-hans": "共享内存而不是复制"},
+    "grad-missing": {"en": "no gradient was computed", "zh-hans": "没有计算梯度"},
+    "grad-accumulated": {"en": "gradients added up", "zh-hans": "梯度被累加了"},
+    "grad-not-from-backward": {
+        "en": "the gradient did not come from backward",
+        "zh-hans": "梯度不是由反向传播得到的",
+    },
+    "not-trained": {"en": "it was not trained", "zh-hans": "没有经过训练"},
+    "missing-column": {"en": "a column is missing or extra", "zh-hans": "缺少或多出了列"},
+    "forbidden-call": {"en": "a forbidden call", "zh-hans": "使用了不允许的函数"},
+}
+_WHAT_DEFAULT = {"en": "see the lesson", "zh-hans": "请参阅课程内容"}
+
 # Short notes appended to a message when a fact calls for it.
 NOTES: dict[str, dict[str, str]] = {
+    "keepdim": {
+        "en": " Tip: the mismatch comes from a reduction; keep the reduced axis with "
+        "keepdim=True (e.g. `A.sum(axis=1, keepdim=True)`).",
+        "zh-hans": "提示：形状不匹配来自归约运算；求和时用 keepdim=True 保留该维度"
+        "（例如 `A.sum(axis=1, keepdim=True)`）。",
+    },
+    "index-pairing": {
+        "en": " `{subscript}` takes every index in `{index}` for every row, an "
+        "all-against-all result. Index tensors in several positions pair up element by "
+        "element instead: `{fix}` takes one element per row.",
+        "zh-hans": "`{subscript}` 会对每一行取出 `{index}` 中的所有索引，得到两两组合的结果。"
+        "而在多个位置上使用索引张量时，它们会逐元素配对：`{fix}` 每行只取一个元素。",
+    },
+    "xor": {
+        "en": " Your code uses `^`, which is bitwise XOR, not a power: use `**`.",
+        "zh-hans": "你的代码使用了 `^`，它是按位异或而不是乘方：请使用 `**`。",
+    },
     "detach": {
         "en": " It still requires grad: if it should be a constant, use .detach().",
         "zh-hans": " 它仍然 requires_grad：如果它应当是常量，请使用 .detach()。",
@@ -429,6 +535,15 @@ def _operands(facts: dict[str, Any], lang: str) -> str:
     return "these shapes " if lang == "en" else "这些形状"
 
 
+def article(word: str) -> str:
+    """``word`` with its English indefinite article: "an int", "an ndarray", "a tensor"."""
+    sound = word.lower()
+    vowel = sound[:1] in tuple("aeiou") and not sound.startswith(("uni", "use", "one"))
+    if vowel or sound.startswith(("nd", "nn.")):  # "an ndarray", "an nn.Linear"
+        return f"an {word}"
+    return f"a {word}"
+
+
 class _Facts(dict):
     def __missing__(self, key: str) -> str:
         return "?"
@@ -458,15 +573,20 @@ def render(code: str, facts: dict[str, Any], *, hidden: bool = False) -> dict[st
             "type": facts.get("type"),
             "line": facts.get("line"),
         }
-        return {lang: fill(table[lang], safe) for lang in LANGS}
+        what = HIDDEN_WHAT.get(code, _WHAT_DEFAULT)
+        return {lang: fill(table[lang], {**safe, "what": what[lang]}) for lang in LANGS}
     table = TEMPLATES.get((code, variant)) or TEMPLATES.get((code, "")) or TEMPLATES[("error", "")]
     for lang in LANGS:
         local = dict(facts)
         if code == "method-not-called":
             kind = str(facts.get("kind") or variant)
             local["kind"] = KIND_NAMES.get(kind, KIND_NAMES["callable"])[lang]
+            local.setdefault("call", f"{facts.get('callable_name') or 'f'}()")
         if code == "broadcast-shape":
             local["operands"] = _operands(facts, lang)
+            local["tip"] = NOTES["keepdim"][lang] if facts.get("reduction") else ""
+        for key in [k for k in facts if k.endswith("_type")]:
+            local["a_" + key] = article(_s(facts[key])) if lang == "en" else _s(facts[key])
         if "suggestion" in facts and facts.get("suggestion"):
             local["suggest"] = fill(NOTES["suggest"][lang], facts)
         else:

@@ -28,6 +28,8 @@ class CheckSpec:
     nonconstant: bool = False
     storage: str | None = None  # "unchanged": keep the storage the name had before the cell
     separate_from: str | None = None  # must not share memory with this name
+    trained: int = 0  # ≥ 1: the name is a parameter trained by that many backward+update steps
+    moved: float = 0.0  # ... and it moved by at least this fraction of its final size
     message: dict[str, str] = field(default_factory=dict)  # custom failure text, per language
 
     @property

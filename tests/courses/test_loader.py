@@ -530,3 +530,12 @@ def test_every_shipped_assert_passes_the_safe_evaluator() -> None:
     assert asserts
     for check in asserts:
         safe_expr.validate(check.assert_, check.uses)
+
+
+def test_trained_and_moved_options(demo: Path) -> None:
+    file = demo / "exercises" / "demo-ex" / "exercise.yaml"
+    edit(file, "    points: 2\n", "    points: 2\n    trained: 0\n    moved: 0.5\n")
+    problems = problems_of(demo)
+    assert find(problems, "trained must be a whole number").line == line_of(file, "trained: 0")
+    edit(file, "    trained: 0\n    moved: 0.5\n", "    moved: 0.5\n")
+    assert find(problems_of(demo), "moved must be a number between 0 and 10, with trained")

@@ -36,7 +36,7 @@ MISTAKES = [
         "x = torch.arange(12)\nn = x.numel\nX = x.reshape(3, 4)",
         "failed",
         "method-not-called",
-        "numel",
+        "`x.numel()`",
     ),
     (
         "tensor-arange",
@@ -57,8 +57,8 @@ MISTAKES = [
         "tensor-elementwise",
         "add, sub, mul, div = x + y, x - y, x * y, x / y\npower = x ^ y\ne = torch.exp(x)",
         "error",
-        None,
-        "bitwise_xor",
+        "xor-operator",
+        "`**`",
     ),
     (
         "tensor-cat",
@@ -142,6 +142,8 @@ MISTAKES = [
         "detach",
     ),
     ("softmax-pick", "picked = y_hat[:, y]", "failed", "shape-mismatch", "(2, 2)"),
+    ("softmax-pick", "picked = y_hat[:, y]", "failed", "shape-mismatch", "element by element"),
+    ("softmax-pick", "picked = y_hat[:, y]", "failed", "shape-mismatch", "y_hat[torch.arange("),
     (
         "softmax-function",
         "def softmax(X):\n    return torch.softmax(X, dim=1)",
@@ -183,6 +185,125 @@ MISTAKES = [
         "error",
         "shape-mismatch",
         "(1, 4)",
+    ),
+    # ---- issue 13: loopholes that passed before, and messages that said too little
+    (
+        "tensor-create",
+        "zeros = torch.zeros((2, 3, 4))\nones = torch.ones((2, 3, 4))\n"
+        "T = torch.tensor([[1, 2, 3, 4], [2, 3, 4, 1], [2, 4, 1, 5]])\nR = torch.rand(3, 4)",
+        "failed",
+        "wrong-value",
+        "N(0, 1)",
+    ),
+    (
+        "tensor-create",
+        "zeros = torch.zeros((2, 3, 4))\nones = torch.ones((2, 3, 4))\n"
+        "T = torch.tensor([[1, 2, 3, 4], [2, 3, 4, 1], [2, 4, 1, 5]])\n"
+        "R = torch.randn(3, 4) * 100",
+        "failed",
+        "wrong-value",
+        "standard deviation",
+    ),
+    (
+        "device-try-gpu",
+        "def try_gpu(i=0):\n    return None\n\n\nX = torch.ones(2, 3)",
+        "failed",
+        "wrong-type",
+        "`try_gpu(0)` is None",
+    ),
+    (
+        "device-try-gpu",
+        "def try_gpu(i=0):\n    return torch.device(f'cuda:{i}')\n\n\nX = torch.ones(2, 3)",
+        "failed",
+        "wrong-value",
+        "index=100",
+    ),
+    (
+        "device-try-gpu",
+        "def try_gpu(i=0):\n    return torch.device('cpu')\n\n\nX = None",
+        "failed",
+        "missing-name",
+        "cannot be read while `X` is None",
+    ),
+    (
+        "linreg-sgd",
+        "w = true_w.reshape(2, 1).clone().requires_grad_()\n"
+        "b = torch.tensor([true_b], requires_grad=True)",
+        "failed",
+        "not-trained",
+        "no backward pass",
+    ),
+    (
+        "linreg-sgd",
+        "A = torch.cat([features, torch.ones(1000, 1)], 1)\n"
+        "sol = torch.linalg.lstsq(A, labels).solution\n"
+        "w = sol[:2].clone().requires_grad_()\nb = sol[2].clone().requires_grad_()\n"
+        "for _ in range(20):\n    ((features @ w + b - labels) ** 2).mean().backward()",
+        "failed",
+        "not-trained",
+        "changed after only 0",
+    ),
+    (
+        "linreg-sgd",
+        "A = torch.cat([features, torch.ones(1000, 1)], 1)\n"
+        "sol = torch.linalg.lstsq(A, labels).solution\n"
+        "w = (sol[:2] + 0.01).requires_grad_()\nb = (sol[2] - 0.01).requires_grad_()\n"
+        "opt = torch.optim.SGD([w, b], lr=0.1)\n"
+        "for _ in range(50):\n    opt.zero_grad()\n"
+        "    ((features @ w + b - labels) ** 2).mean().backward()\n    opt.step()",
+        "failed",
+        "not-trained",
+        "solved for",
+    ),
+    (
+        "autograd-backward",
+        "y = 2 * torch.dot(x, x)\nx.grad = 4 * x.detach()",
+        "failed",
+        "grad-not-from-backward",
+        "by hand",
+    ),
+    (
+        "autograd-backward",
+        "y = 2 * torch.dot(x, x)\ny.backward()\nx.grad = torch.tensor([0.0, 4.0, 8.0, 12.0])",
+        "failed",
+        "grad-not-from-backward",
+        "after the last backward",
+    ),
+    (
+        "autograd-zero-grad",
+        "x.grad = torch.ones(4)",
+        "failed",
+        "grad-not-from-backward",
+        "by hand",
+    ),
+    (
+        "autograd-zero-grad",
+        "x.grad.zero_()\nx.grad += 1",
+        "failed",
+        "grad-not-from-backward",
+        "`.backward()`",
+    ),
+    (
+        "tensor-broadcast",
+        "shape_ab = (2, 3, 4)\nerr = y_hat - y",
+        "failed",
+        "shape-mismatch",
+        "(4, 4)",
+    ),
+    (
+        "tensor-broadcast",
+        "shape_ab = (3, 4)\nerr = y_hat.reshape(-1) - y",
+        "failed",
+        "wrong-value",
+        "[2, 3, 4]",
+    ),
+    (
+        "nn-sequential",
+        "torch.rand(1)\nnet = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))\n"
+        "out = net(X)",
+        "failed",
+        "wrong-value",
+        "torch.manual_seed(0)",
     ),
 ]
 
@@ -243,6 +364,54 @@ RIGHT = [
     ("autograd-backward", "y = 2 * x @ x\ny.backward()"),
     ("autograd-backward", "y = 2 * (x * x).sum()\ntorch.autograd.backward(y)"),
     ("autograd-zero-grad", "x.grad = None\nx.sum().backward()"),
+    ("autograd-zero-grad", "x.grad.data.zero_()\nx.sum().backward()"),
+    ("autograd-backward", "x.grad = None\ny = 2 * torch.dot(x, x)\ny.backward()"),
+    (
+        "tensor-create",
+        "zeros = torch.zeros(2, 3, 4)\nones = torch.ones(2, 3, 4)\n"
+        "T = torch.tensor([[1, 2, 3, 4], [2, 3, 4, 1], [2, 4, 1, 5]])\n"
+        "R = torch.normal(0.0, 1.0, size=(3, 4))",
+    ),
+    (
+        "tensor-create",
+        "R = torch.randn((3, 4))\nzeros = torch.zeros_like(torch.ones(2, 3, 4))\n"
+        "ones = torch.ones((2, 3, 4))\n"
+        "T = torch.tensor([[1, 2, 3, 4], [2, 3, 4, 1], [2, 4, 1, 5]])",
+    ),
+    (
+        "device-try-gpu",
+        "def try_gpu(i=0):\n"
+        "    return torch.device(f'cuda:{i}') if i < torch.cuda.device_count() "
+        "else torch.device('cpu')\n\n\nX = torch.ones((2, 3)).to(try_gpu())",
+    ),
+    ("tensor-broadcast", "shape_ab = (2, 3, 4)\nerr = y_hat.squeeze(1) - y"),
+    (
+        "tensor-broadcast",
+        "shape_ab = tuple((a + b).shape)\nerr = (y_hat - y.reshape(-1, 1)).flatten()",
+    ),
+    ("tensor-broadcast", "shape_ab = (a + b).shape\nerr = y_hat[:, 0] - y"),
+    (
+        "nn-sequential",
+        "first = nn.Linear(4, 8)\nsecond = nn.Linear(8, 1)\n"
+        "net = nn.Sequential(first, nn.ReLU(), second)\nout = net(X)",
+    ),
+    (  # optim.SGD, full batch
+        "linreg-sgd",
+        "w = torch.normal(0, 0.01, size=(2, 1), requires_grad=True)\n"
+        "b = torch.zeros(1, requires_grad=True)\nopt = torch.optim.SGD([w, b], lr=0.1)\n"
+        "for epoch in range(100):\n    opt.zero_grad()\n"
+        "    loss = ((features @ w + b - labels) ** 2).mean()\n    loss.backward()\n"
+        "    opt.step()",
+    ),
+    (  # a hand-written update that makes a new leaf every step; manual batching
+        "linreg-sgd",
+        "w = torch.zeros((2, 1), requires_grad=True)\nb = torch.zeros(1, requires_grad=True)\n"
+        "for epoch in range(5):\n    for i in range(0, 1000, 50):\n"
+        "        X, y = features[i:i + 50], labels[i:i + 50]\n"
+        "        l = ((X @ w + b - y) ** 2).mean()\n        l.backward()\n"
+        "        w = (w - 0.1 * w.grad).detach().requires_grad_()\n"
+        "        b = (b - 0.1 * b.grad).detach().requires_grad_()",
+    ),
     ("autograd-nonscalar", "y = x * x\ny.backward(torch.ones_like(y))"),
     ("autograd-detach", "y = x * x\nu = y.detach().clone()\nz = u * x\nz.sum().backward()"),
     ("pandas-dummies", "inputs = pd.get_dummies(inputs, dummy_na=True, dtype=int)"),
