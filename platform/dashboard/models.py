@@ -113,7 +113,8 @@ class RegradeResult(models.Model):
     verdict = models.JSONField(null=True, blank=True)
     previous_outcome = models.CharField(max_length=20, blank=True, default="")
     previous_score = models.FloatField(null=True, blank=True)
-    tries = models.PositiveSmallIntegerField(default=0)
+    tries = models.PositiveSmallIntegerField(default=0)  # claims (submissions.jobs)
+    worker = models.CharField(max_length=200, blank=True, default="")  # who holds the claim
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -183,7 +184,10 @@ class Validation(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     passed = models.BooleanField(null=True)
     report = models.JSONField(default=dict)
-    tries = models.PositiveSmallIntegerField(default=0)
+    tries = models.PositiveSmallIntegerField(default=0)  # claims (submissions.jobs)
+    worker = models.CharField(max_length=200, blank=True, default="")  # who holds the claim
+    requeues = models.PositiveSmallIntegerField(default=0)  # times the sweeper re-published it
+    queued_at = models.DateTimeField(null=True, blank=True)  # last (re)publication
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -28,6 +28,7 @@ from dashboard.models import (
 )
 from dashboard.selectors import best_effective, latest_regrades
 from grading.spec import ExerciseSpec
+from submissions import jobs
 from submissions.models import Submission
 from submissions.services import code_problem
 
@@ -49,17 +50,10 @@ def bulk_queue(queue: str) -> str:
     return celery_queue(queue) + settings.BULK_QUEUE_SUFFIX
 
 
-def _send(task: Any, arg: int, queue: str) -> None:
-    """Publish after commit; if the broker is down the row waits (see docs/instructors.md)."""
-
-    def publish() -> None:
-        try:
-            task.apply_async((arg,), queue=queue, retry=True,
-                             retry_policy={"max_retries": 2, "interval_start": 0.2})
-        except Exception as exc:  # kombu raises several types
-            log.warning("could not queue %s(%s): %s", task.name, arg, exc)
-
-    transaction.on_commit(publish)
+# Regrade results and validations are jobs like submissions (submissions.jobs): the same
+# claim, publishing, retry limit and sweeper.
+REGRADE_JOB = jobs.Kind(RegradeResult, waiting=RegradeResult.Status.PENDING)
+VALIDATION_JOB = jobs.Kind(Validation, waiting=Validation.Status.QUEUED)
 
 
 # --------------------------------------------------------------------------- regrade
@@ -133,7 +127,7 @@ def _regrade_create(*, course: Course, exercise: Exercise, version: Any, by: Any
             regrade.save(update_fields=["status", "finished_at"])
         queue = bulk_queue(version.spec.queue)
         for result in results:
-            _send(regrade_submission, result.pk, queue)
+            jobs.publish_on_commit(regrade_submission, result.pk, queue)
     return regrade
 
 
@@ -159,12 +153,13 @@ def _join_running(running: Regrade, *, course: Course, version: Any, student: An
     )
 
 
-def regrade_resume_if_stalled(regrade: Regrade, now: Any = None) -> int:
+def regrade_resume_if_stalled(regrade: Regrade, now: Any = None, *,
+                              send: Any = jobs.publish_on_commit) -> int:
     """Queue again the unfinished results of a regrade that made no progress for
     REGRADE_STALL_SECONDS (its messages lost: Redis restarted empty, the broker was down
     when it started). Duplicates are harmless: a result is claimed by a conditional UPDATE.
-    Returns how many results were queued again."""
-    from dashboard.tasks import STALE_CLAIM_SECONDS, regrade_submission
+    Returns how many results were queued again. (`send`: the sweeper publishes at once.)"""
+    from dashboard.tasks import regrade_submission
 
     now = now or timezone.now()
     stall = timedelta(seconds=settings.REGRADE_STALL_SECONDS)
@@ -176,12 +171,12 @@ def regrade_resume_if_stalled(regrade: Regrade, now: Any = None) -> int:
     unfinished = regrade.results.filter(
         Q(status=RegradeResult.Status.PENDING)
         | Q(status=RegradeResult.Status.RUNNING,
-            started_at__lt=now - timedelta(seconds=STALE_CLAIM_SECONDS))
+            started_at__lt=now - jobs.running_deadline())
     ).values_list("pk", flat=True)
     queue = bulk_queue(regrade.version.spec.queue)
     ids = list(unfinished)
     for pk in ids:
-        _send(regrade_submission, pk, queue)
+        send(regrade_submission, pk, queue)
     if ids:
         log.warning("regrade %s made no progress for %s; queued %d results again",
                     regrade.pk, stall, len(ids))
@@ -193,21 +188,18 @@ def regrade_result_finish(result: RegradeResult, verdict: dict[str, Any] | None,
     """Store one result and advance the job's progress (exactly once per result)."""
     now = timezone.now()
     if verdict is not None:
-        changed = RegradeResult.objects.filter(
-            pk=result.pk, status=RegradeResult.Status.RUNNING
-        ).update(
+        changed = jobs.held(REGRADE_JOB, result).update(
             status=RegradeResult.Status.DONE, outcome=verdict["outcome"],
             score=verdict.get("score"), max_score=verdict.get("max_score", result.max_score),
             verdict=verdict, finished_at=now,
         )
         counter = {"done": F("done") + 1}
     else:
-        changed = RegradeResult.objects.filter(
-            pk=result.pk, status=RegradeResult.Status.RUNNING
-        ).update(status=RegradeResult.Status.FAILED, verdict={"error": error}, finished_at=now)
+        changed = jobs.held(REGRADE_JOB, result).update(
+            status=RegradeResult.Status.FAILED, verdict={"error": error}, finished_at=now)
         counter = {"failed": F("failed") + 1}
     if changed != 1:
-        return  # someone else finished it (a re-delivered task)
+        return  # another claim finished it (a re-delivered task, or the sweeper)
     Regrade.objects.filter(pk=result.regrade_id).update(**counter)
     Regrade.objects.filter(
         pk=result.regrade_id, status=Regrade.Status.RUNNING,
@@ -275,23 +267,113 @@ def validation_start(*, spec: ExerciseSpec, by: Any) -> Validation:
     with transaction.atomic():
         validation = Validation.objects.create(
             slug=spec.slug, spec=data, spec_hash=spec_hash(data),
-            queue=celery_queue(spec.queue), created_by=by,
+            queue=celery_queue(spec.queue), created_by=by, queued_at=timezone.now(),
         )
-        _send(validate_exercise, validation.pk, validation.queue)
+        jobs.publish_on_commit(validate_exercise, validation.pk, validation.queue)
     return validation
 
 
-def validation_claim(validation_id: int) -> Validation | None:
-    now = timezone.now()
-    stale = now - timedelta(seconds=300)
-    taken = Validation.objects.filter(pk=validation_id).filter(
-        status=Validation.Status.QUEUED
-    ).update(status=Validation.Status.RUNNING, started_at=now, tries=F("tries") + 1)
-    if not taken:
-        taken = Validation.objects.filter(
-            pk=validation_id, status=Validation.Status.RUNNING, started_at__lt=stale
-        ).update(started_at=now, tries=F("tries") + 1)
-    return Validation.objects.get(pk=validation_id) if taken else None
+def validation_claim(validation_id: int, worker: str = "") -> Validation | None:
+    if not jobs.claim(VALIDATION_JOB, validation_id, worker):
+        return None
+    return Validation.objects.get(pk=validation_id)
+
+
+def validation_finish(validation: Validation, report: dict[str, Any]) -> bool:
+    """Store the report while this claim still holds the validation."""
+    return jobs.held(VALIDATION_JOB, validation).update(
+        status=Validation.Status.DONE, passed=bool(report.get("ok")), report=report,
+        finished_at=timezone.now(),
+    ) == 1
+
+
+def _validation_gave_up(why: str) -> dict[str, Any]:
+    return {"ok": False, "problems": [f"the grader could not validate this draft: {why}; "
+                                      "validate it again"]}
+
+
+def regrade_result_retry(result: RegradeResult, **fields: Any) -> bool:
+    """Hand a result this claim holds back to its queue (a platform failure, a lost worker)."""
+    from dashboard.tasks import regrade_submission
+
+    back = jobs.release(REGRADE_JOB, result, **fields)
+    if back:
+        jobs.publish(regrade_submission, result.pk, bulk_queue(result.version.spec.queue))
+    return back
+
+
+# --------------------------------------------------------------------------- the sweeper
+
+
+def sweep_dashboard_jobs(now: Any = None, limit: int = 500) -> jobs.SweepReport:
+    """What submissions.services.sweep does for submissions, for regrade results and
+    validations (jobs.sweep runs both):
+
+    - a result or validation running on a worker whose heartbeat is gone, or past the
+      running deadline: back to waiting and published again, or given up (failed, with
+      the reason) after SUBMISSION_MAX_TRIES claims;
+    - a running regrade with no progress for REGRADE_STALL_SECONDS: its waiting results
+      are published again (their messages were lost);
+    - a validation queued past SUBMISSION_QUEUED_DEADLINE: published again, given up after
+      SUBMISSION_MAX_REQUEUES re-publications.
+    """
+    from dashboard.tasks import validate_exercise
+    from submissions import workers
+
+    now = now or timezone.now()
+    report = jobs.SweepReport()
+    try:
+        alive = workers.alive_hostnames()
+    except Exception as exc:  # Redis away: nothing can be published anyway
+        log.info("sweep of the dashboard's jobs skipped: %s", exc)
+        return report
+
+    def result_give_up(result: RegradeResult) -> bool:
+        regrade_result_finish(result, None, error=f"it stopped {result.tries} times")
+        return True
+
+    results = jobs.lost(REGRADE_JOB, alive, now).select_related("version")
+    requeued, failed = jobs.take_back(
+        REGRADE_JOB, results, give_up=result_give_up, requeue=regrade_result_retry,
+        limit=limit)
+    report.requeued_running += requeued
+    report.failed += failed
+    for regrade in Regrade.objects.filter(status=Regrade.Status.RUNNING).select_related(
+            "version")[:limit]:
+        report.republished_queued += regrade_resume_if_stalled(regrade, now,
+                                                               send=jobs.publish)
+
+    def validation_requeue(validation: Validation) -> bool:
+        back = jobs.release(VALIDATION_JOB, validation, queued_at=now,
+                            requeues=F("requeues") + 1)
+        if back:
+            jobs.publish(validate_exercise, validation.pk, validation.queue)
+        return back
+
+    def validation_give_up(validation: Validation) -> bool:
+        why = f"it stopped {validation.tries} times without a result"
+        return validation_finish(validation, _validation_gave_up(why))
+
+    requeued, failed = jobs.take_back(
+        VALIDATION_JOB, jobs.lost(VALIDATION_JOB, alive, now), give_up=validation_give_up,
+        requeue=validation_requeue, limit=limit)
+    report.requeued_running += requeued
+    report.failed += failed
+
+    deadline = now - timedelta(seconds=settings.SUBMISSION_QUEUED_DEADLINE)
+    waiting = Validation.objects.filter(status=Validation.Status.QUEUED).filter(
+        Q(queued_at__lt=deadline) | Q(queued_at__isnull=True, created_at__lt=deadline))
+    for validation in waiting[:limit]:
+        same = Validation.objects.filter(pk=validation.pk, status=Validation.Status.QUEUED,
+                                         requeues=validation.requeues)
+        if validation.requeues >= settings.SUBMISSION_MAX_REQUEUES:
+            report.failed += same.update(
+                status=Validation.Status.DONE, passed=False, finished_at=now,
+                report=_validation_gave_up(f"no {validation.queue} worker took it in time"))
+        elif same.update(queued_at=now, requeues=F("requeues") + 1):
+            jobs.publish(validate_exercise, validation.pk, validation.queue)
+            report.republished_queued += 1
+    return report
 
 
 @transaction.atomic

@@ -22,7 +22,8 @@ from accounts import ratelimit
 from courses.models import Exercise
 from grading.code import check_code
 from grading.verdict import verdict_without_run
-from submissions import workers
+from submissions import jobs, workers
+from submissions.jobs import SweepReport
 from submissions.models import Submission
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,6 @@ class SubmissionRefused(Exception):
         self.message = message
         self.retry_after = max(1, int(retry_after))
         self.reason = reason
-
-
-def running_deadline() -> timedelta:
-    """A running submission older than this is presumed lost with its worker."""
-    return timedelta(seconds=settings.SUBMISSION_RUNNING_DEADLINE)
 
 
 def code_problem(code: str) -> str | None:
@@ -327,31 +323,19 @@ def enqueue(sub: Submission) -> bool:
     """Publish the grading task; if the broker is down the sweeper publishes it later."""
     from submissions.tasks import grade_submission
 
-    try:
-        grade_submission.apply_async(
-            (sub.pk,), queue=sub.queue, retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
-        )
-    except Exception as exc:  # kombu raises several types; the row stays queued either way
-        log.warning("could not queue submission %s: %s", sub.pk, exc)
-        return False
-    return True
+    return jobs.publish(grade_submission, sub.pk, sub.queue)
+
+
+SUBMISSION_JOB = jobs.Kind(Submission, waiting=Submission.Status.QUEUED)
 
 
 def submission_claim(submission_id: int, worker: str = "") -> Submission | None:
     """Take a submission for grading, or None if another worker has it (or it is done).
 
-    One conditional UPDATE: of two deliveries of the same task only one changes the row.
-    `tries` after the claim is the claim's token: only that claim may finish the row.
+    jobs.claim: of two deliveries of the same task only one changes the row, and `tries`
+    after the claim is the claim's token: only that claim may finish the row.
     """
-    now = timezone.now()
-    claimable = Q(status=Submission.Status.QUEUED) | Q(
-        status=Submission.Status.RUNNING, started_at__lt=now - running_deadline()
-    )
-    taken = Submission.objects.filter(claimable, pk=submission_id).update(
-        status=Submission.Status.RUNNING, started_at=now, tries=F("tries") + 1, worker=worker
-    )
-    if taken != 1:
+    if not jobs.claim(SUBMISSION_JOB, submission_id, worker):
         return None
     return Submission.objects.select_related("exercise", "version").get(pk=submission_id)
 
@@ -372,9 +356,7 @@ def submission_finish(sub: Submission, verdict: dict[str, Any],
     _finish_fields(sub, verdict)
     charge = charge or Charge()
     sub.sandbox_ms, sub.cpu_ms = charge.wall_ms, charge.cpu_ms
-    done = Submission.objects.filter(
-        pk=sub.pk, status=Submission.Status.RUNNING, tries=sub.tries
-    ).update(
+    done = jobs.held(SUBMISSION_JOB, sub).update(
         status=sub.status, outcome=sub.outcome, score=sub.score, max_score=sub.max_score,
         verdict=sub.verdict, finished_at=sub.finished_at, sandbox_ms=sub.sandbox_ms,
         cpu_ms=sub.cpu_ms,
@@ -419,32 +401,18 @@ def submission_fail(sub: Submission, message: str) -> bool:
 
 def submission_requeue(sub: Submission) -> bool:
     """Hand a submission this claim holds back to the queue after a platform failure."""
-    back = Submission.objects.filter(
-        pk=sub.pk, status=Submission.Status.RUNNING, tries=sub.tries
-    ).update(status=Submission.Status.QUEUED, queued_at=timezone.now())
+    back = jobs.release(SUBMISSION_JOB, sub, queued_at=timezone.now())
     if back:
         enqueue(sub)
-    return back == 1
+    return back
 
 
 # --- The sweeper --------------------------------------------------------------------------
 
 
-@dataclass
-class SweepReport:
-    requeued_running: int = 0
-    republished_queued: int = 0
-    failed: int = 0
-
-    def __str__(self) -> str:
-        return (
-            f"re-queued {self.requeued_running} stuck running, re-published "
-            f"{self.republished_queued} stuck queued, gave up on {self.failed}"
-        )
-
-
 def sweep(now: Any = None, limit: int = 500) -> SweepReport:
     """Find submissions that nobody will finish and put them back (or give up, visibly).
+    (jobs.sweep runs this and the dashboard's jobs' sweep.)
 
     - running past the deadline, or running on a worker whose heartbeat is gone: back to
       queued and re-published (the worker died: kill -9, host reboot, OOM);
@@ -462,25 +430,19 @@ def sweep(now: Any = None, limit: int = 500) -> SweepReport:
         live = workers.online()
     except redis.RedisError:
         return report  # cannot publish anyway; the next sweep will
-    grace = timedelta(seconds=max(10, settings.WORKER_HEARTBEAT_SECONDS * 3))
-    running = Submission.objects.filter(status=Submission.Status.RUNNING).filter(
-        Q(started_at__lt=now - running_deadline())
-        | (Q(started_at__lt=now - grace) & ~Q(worker__in=alive))
-    )
-    for sub in running.select_related("exercise", "version")[:limit]:
-        if sub.tries >= settings.SUBMISSION_MAX_TRIES:
-            msg = f"it stopped {sub.tries} times without a verdict"
-            if submission_fail(sub, msg):
-                report.failed += 1
-            continue
-        back = Submission.objects.filter(
-            pk=sub.pk, status=Submission.Status.RUNNING, tries=sub.tries
-        ).update(status=Submission.Status.QUEUED, queued_at=now, requeues=F("requeues") + 1)
+    running = jobs.lost(SUBMISSION_JOB, alive, now).select_related("exercise", "version")
+
+    def requeue(sub: Submission) -> bool:
+        back = jobs.release(SUBMISSION_JOB, sub, queued_at=now, requeues=F("requeues") + 1)
         if back:
-            log.warning("sweeper: submission %s lost its worker %r; re-queued", sub.pk,
-                        sub.worker)
             enqueue(sub)
-            report.requeued_running += 1
+        return back
+
+    def give_up(sub: Submission) -> bool:
+        return submission_fail(sub, f"it stopped {sub.tries} times without a verdict")
+
+    report.requeued_running, report.failed = jobs.take_back(
+        SUBMISSION_JOB, running, give_up=give_up, requeue=requeue, limit=limit)
     deadline = now - timedelta(seconds=settings.SUBMISSION_QUEUED_DEADLINE)
     queued = Submission.objects.filter(status=Submission.Status.QUEUED).filter(
         Q(queued_at__lt=deadline) | Q(queued_at__isnull=True, created_at__lt=deadline)

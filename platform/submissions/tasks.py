@@ -11,7 +11,7 @@ from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
-from submissions import services, workers
+from submissions import jobs, services, workers
 
 log = logging.getLogger(__name__)
 _stops: list[Any] = []
@@ -48,7 +48,7 @@ def grade_submission(self, submission_id: int) -> None:
     except Exception as exc:
         log.exception("grading submission %s failed (try %s)", sub.pk, sub.tries)
         reason = type(exc).__name__
-        if sub.tries >= settings.SUBMISSION_MAX_TRIES:
+        if sub.tries >= jobs.max_tries():
             _store(lambda: services.submission_fail(sub, reason), sub.pk)
         else:
             _store(lambda: services.submission_requeue(sub), sub.pk)
@@ -87,7 +87,8 @@ def _store(write: Any, submission_id: int) -> None:
 def _on_worker_ready(sender, **kwargs) -> None:
     queues = list(sender.app.amqp.queues.consume_from)
     _stops.append(workers.start_heartbeat(queues, sender.hostname))
-    _stops.append(workers.start_sweeper(services.sweep, settings.SWEEP_INTERVAL_SECONDS))
+    # One sweeper for every kind of job: submissions, regrade results, validations.
+    _stops.append(workers.start_sweeper(jobs.sweep, settings.SWEEP_INTERVAL_SECONDS))
     # Warm the sandbox pools now so the first student does not pay for importing torch;
     # the reference pool (warm parents that never serve students) starts beside it.
     from sandbox import get_pool

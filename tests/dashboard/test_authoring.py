@@ -275,9 +275,10 @@ def test_validate_applies_the_check_lessons_rules():
 
     assert dashboard.tasks.check_exercise is check_exercise
     spec = load_lesson(LESSON).exercise("tensor-broadcast")
-    ok = {"outcome": "passed", "score": 1.0, "max_score": 1.0,
+    full = spec.max_score
+    ok = {"outcome": "passed", "score": full, "max_score": full,
           "checks": [{"name": "c", "passed": True}]}
-    bad = {"outcome": "failed", "score": 0.0, "max_score": 1.0,
+    bad = {"outcome": "failed", "score": 0.0, "max_score": full,
            "checks": [{"name": "c", "passed": False, "diagnostic": "wrong-value",
                        "message": "c is wrong"}]}
 

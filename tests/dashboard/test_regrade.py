@@ -11,6 +11,7 @@ from django.urls import reverse
 from courses.services import exercise_publish
 from dashboard import selectors, services
 from dashboard.models import Override, Regrade, RegradeResult
+from submissions import jobs
 from submissions.models import Submission
 
 
@@ -160,7 +161,7 @@ def test_regrade_task_retries_then_fails(seeded, eager_celery, monkeypatch,
                                          by=seeded.teacher, student=seeded.carol)
     regrade.refresh_from_db()
     result = regrade.results.get()
-    assert result.status == "failed" and result.tries == dashboard.tasks.MAX_TRIES
+    assert result.status == "failed" and result.tries == jobs.max_tries()
     assert (regrade.failed, regrade.status) == (1, "done")
     # A failed regrade leaves the student's grade as it was.
     assert _grades(seeded.course, "tensor-broadcast")["carol"].score == 0.0

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from tests.dashboard.conftest import make_sub
+from workerprocs import flush_redis, start_worker, stop, wait_for_worker
 
 from courses.services import exercise_publish
 from dashboard import selectors, services
-from dashboard.models import Regrade
+from dashboard.models import Regrade, RegradeResult
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +44,58 @@ def test_regrade_through_a_real_worker(seeded, cpu_worker):
     changes = {c["user"].username: (c["before"], c["after"])
                for c in services.regrade_changes(regrade)}
     assert changes == {"alice": (1.0, 3.0), "bob": (1.0, 3.0)}
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}\n"
+                f"{log.read_text(errors='replace')[-4000:] if log.exists() else ''}")
+
+
+def test_a_worker_killed_mid_regrade_and_the_regrade_completes(seeded, transactional_db,
+                                                                tmp_path):
+    """The sweeper (submissions.jobs) takes back a regrade result whose worker vanished:
+    no redelivery by the broker is needed (its visibility timeout is 5 minutes here)."""
+    flush_redis()
+    exercise = seeded.broadcast
+    slow = make_sub(seeded.carol, exercise, "import time\ntime.sleep(4)\n"
+                    + exercise.spec.solution, "failed", 0, 30)
+    env = {"SWEEP_INTERVAL_SECONDS": "1"}
+    log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"
+    worker_a = start_worker("cpu", "regrade-a@%h", log_a, env)
+    worker_b = None
+    try:
+        wait_for_worker(worker_a, "cpu", log_a)
+        regrade = services.regrade_start(course=seeded.course, exercise=exercise,
+                                         by=seeded.teacher, student=seeded.carol)
+        result = regrade.results.get(submission=slow)
+        _wait(lambda: RegradeResult.objects.get(pk=result.pk).status == "running", 120,
+              "worker A to claim the slow result", log_a)
+        time.sleep(1.0)  # well inside its 4 s run
+        worker_a.send_signal(signal.SIGKILL)
+        worker_a.wait(10)
+        lost = RegradeResult.objects.get(pk=result.pk)
+        assert lost.status == "running" and lost.worker.startswith("regrade-a@")
+
+        worker_b = start_worker("cpu", "regrade-b@%h", log_b, env)
+        _wait(lambda: Regrade.objects.get(pk=regrade.pk).finished, 180,
+              "the regrade to complete on worker B", log_b)
+        regrade.refresh_from_db()
+        assert (regrade.done, regrade.failed) == (regrade.total, 0)
+        done = RegradeResult.objects.get(pk=result.pk)
+        assert done.outcome == "passed", done.verdict
+        assert done.tries == 2 and done.worker.startswith("regrade-b@")
+        assert f"RegradeResult {result.pk} lost its worker" in log_b.read_text(
+            errors="replace")
+    finally:
+        for proc in (worker_a, worker_b):
+            if proc is not None and proc.poll() is None:
+                stop(proc)
+        flush_redis()
 
 
 def test_course_staff_command(seeded):
