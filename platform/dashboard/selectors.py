@@ -49,9 +49,6 @@ from dashboard.models import Course, Override, Regrade, RegradeResult
 from grading.scoring import counted_score
 from submissions.models import Submission
 
-_max_score = max_score  # the old private name, still read by views
-
-
 # --------------------------------------------------------------------------- gradebook
 
 

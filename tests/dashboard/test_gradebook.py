@@ -116,3 +116,49 @@ def test_other_course_gradebook_is_its_own(client, seeded):
     client.force_login(seeded.outsider)
     data = client.get(reverse("dashboard:api-gradebook", args=["other"])).json()
     assert data["students"] == [] and data["exercises"] == []
+
+
+def test_gradebook_headers_are_titles_grouped_by_lesson(client, seeded):
+    """Titles for people, the slug (the CSV's key) in a tooltip; a lesson row spans its
+    exercises (plus its Σ column); the CSV keeps slugs as column keys."""
+    import re
+
+    client.force_login(seeded.teacher)
+    html = client.get(reverse("dashboard:gradebook", args=["pytorch"])).content.decode()
+    book = selectors.gradebook(seeded.course)
+    for exercise in book.exercises:
+        title = exercise.spec.title["en"]
+        assert re.search(rf'title="{exercise.slug}">{re.escape(title)}</a>', html), exercise.slug
+        assert f">{exercise.slug}</a>" not in html  # no bare slug as a header
+    for group in book.lessons:
+        span = len(group["exercises"]) + 1
+        assert re.search(rf'colspan="{span}" class="lesson-head"[^>]*>{re.escape(group["title"])}<',
+                         html)
+    assert 'class="table-wrap gradebook-wrap"' in html and 'class="corner"' in html
+    rows = list(csv.reader(io.StringIO(client.get(
+        reverse("dashboard:gradebook-csv", args=["pytorch"])).content.decode("utf-8-sig"))))
+    assert rows[0][3:3 + len(book.exercises)] == [e.slug for e in book.exercises]
+
+
+def test_the_sticky_header_rules_exist():
+    from django.conf import settings
+
+    css = (settings.BASE_DIR / "static" / "css" / "site.css").read_text()
+    block = css[css.index("==== Gradebook"):css.index("==== end of the gradebook block")]
+    assert "table.gradebook thead th { position: sticky; top: 0;" in block
+    assert "tbody th[scope=row] { position: sticky; left: 0;" in block
+    assert ".gradebook-wrap { max-height:" in block
+
+
+def test_my_grades_in_chinese_with_total(client, seeded):
+    from drafts.models import Preference
+
+    Preference.objects.create(user=seeded.alice, language="zh-hans")
+    client.force_login(seeded.alice)
+    client.cookies["django_language"] = "zh-hans"
+    response = client.get(reverse("dashboard:my-grades", args=["pytorch"]))
+    html = response.content.decode()
+    assert "老师的备注" in html and "提交次数" in html and "总分" in html
+    assert response.context["total"] == 1.0  # alice passed tensor-broadcast
+    row = next(r for r in response.context["rows"] if r["exercise"].slug == "tensor-broadcast")
+    assert row["cell"].passed and row["cell"].attempts == 3

@@ -150,8 +150,9 @@ def test_a_regrade_that_crashes_counts_nothing_either(seeded):
     assert selectors.best_effective(seeded.broadcast)[seeded.bob.pk] == 0.0
 
 
-@pytest.mark.parametrize(("score", "passed"), [(1.0, True), (0.5, False)])
-def test_after_an_override_every_page_shows_the_override(seeded, dave, score, passed):
+@pytest.mark.parametrize(("share", "passed"), [(1.0, True), (0.5, False)])
+def test_after_an_override_every_page_shows_the_override(seeded, dave, share, passed):
+    score = share * seeded.broadcast.spec.max_score
     crashed_with_full_marks(dave, seeded.broadcast)
     Override.objects.create(course=seeded.course, user=dave, exercise=seeded.broadcast,
                             score=score, comment="checked by hand")

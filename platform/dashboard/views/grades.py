@@ -51,10 +51,13 @@ def gradebook(request: HttpRequest, course: Course) -> HttpResponse:
                                                           ("asc" if key == "student" else "desc"))
         return "?" + q.urlencode()
 
+    lang = page_language()
     lessons = [
         {**g, "sort_url": sort_url(f"lesson:{g['lesson'].slug}"),
+         # Titles for people; the slug (the CSV's column key) stays in the tooltip.
          "columns": [{"exercise": e, "sort_url": sort_url(e.slug),
-                      "max": selectors._max_score(e)} for e in g["exercises"]]}
+                      "title": pick_language(e.spec.title, lang) or e.slug,
+                      "max": selectors.max_score(e)} for e in g["exercises"]]}
         for g in book.lessons
     ]
     return render(request, "dashboard/gradebook.html", _ctx(
@@ -99,7 +102,8 @@ def api_gradebook(request: HttpRequest, course: Course) -> HttpResponse:
     return JsonResponse({
         "course": course.slug,
         "exercises": [
-            {"slug": e.slug, "lesson": e.lesson.slug, "max_score": selectors._max_score(e)}
+            {"slug": e.slug, "lesson": e.lesson.slug, "max_score": selectors.max_score(e),
+             "title": e.spec.title}
             for e in book.exercises
         ],
         "students": [
@@ -147,7 +151,7 @@ def override(request: HttpRequest, course: Course, slug: str, username: str) -> 
     best = selectors.best_effective(exercise, [student.pk]).get(student.pk)
     return render(request, "dashboard/override.html", _ctx(
         request, course, exercise=exercise, student=student, current=current, best=best,
-        max_score=selectors._max_score(exercise), error=error,
+        max_score=selectors.max_score(exercise), error=error,
     ))
 
 
@@ -160,14 +164,15 @@ def my_grades(request: HttpRequest, course: Course) -> HttpResponse:
     """A student's own grades, overrides and the instructor's comments."""
     user = request.user
     rows = []
-    overrides = {o.exercise_id: o for o in Override.objects.filter(course=course, user=user)}
     lang = page_language()
+    # The gradebook's own cell: the one effective grade (dashboard/grades.py).
     book = selectors.gradebook(course, lang=lang, only=user)
     cells = next((r.cells for r in book.rows if r.user.pk == user.pk), {})
     for exercise in book.exercises:
-        cell = cells.get(exercise.pk) or selectors.Cell()
+        cell = cells.get(exercise.pk) or selectors.Cell(max_score=selectors.max_score(exercise))
         rows.append({"exercise": exercise, "lesson": pick_language(exercise.lesson.title, lang),
                      "title": pick_language(exercise.spec.title, lang), "cell": cell,
-                     "override": overrides.get(exercise.pk),
-                     "max": selectors._max_score(exercise)})
-    return render(request, "dashboard/my_grades.html", _ctx(request, course, rows=rows))
+                     "override": cell.override, "max": cell.max_score})
+    total = sum(r["cell"].grade or 0.0 for r in rows)
+    return render(request, "dashboard/my_grades.html", _ctx(
+        request, course, rows=rows, total=total, max_total=book.max_total))
