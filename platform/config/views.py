@@ -8,15 +8,11 @@ rendered without the database: the error may be the database.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
+from pathlib import Path
 
-from django.contrib.staticfiles.storage import staticfiles_storage
-from django.http import (
-    HttpRequest,
-    HttpResponse,
-    HttpResponsePermanentRedirect,
-    HttpResponseServerError,
-    JsonResponse,
-)
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.middleware.csrf import get_token
 from django.template import loader
 from django.views import defaults
@@ -59,5 +55,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
-    """`/favicon.ico`, asked for by browsers whatever the page says: the hashed static icon."""
-    return HttpResponsePermanentRedirect(staticfiles_storage.url(FAVICON))
+    """`/favicon.ico`, asked for by browsers whatever the page says: the site's icon itself
+    (an SVG; browsers go by the Content-Type, not the name)."""
+    response = HttpResponse(_favicon_bytes(), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@lru_cache(maxsize=1)
+def _favicon_bytes() -> bytes:
+    return (Path(settings.BASE_DIR) / "static" / FAVICON).read_bytes()

@@ -119,8 +119,8 @@ def test_make_run_serves_a_class_and_ctrl_c_stops_everything(make_run):
     status, headers, _ = browser.request(css.group(1), headers={"Accept-Encoding": "gzip"})
     assert status == 200 and "max-age=315360000" in headers.get("Cache-Control", "")
     assert headers.get("Content-Encoding") == "gzip"
-    status, headers, _ = browser.request("/favicon.ico")
-    assert status == 301 and re.search(r"/static/favicon\.[0-9a-f]{12}\.svg$", headers["Location"])
+    status, headers, body = browser.request("/favicon.ico")
+    assert status == 200 and headers["Content-Type"] == "image/svg+xml" and "<svg" in body
 
     # DEBUG off: the styled 404, no URL patterns.
     status, _, html = browser.request("/no-such-page")

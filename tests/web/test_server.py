@@ -138,7 +138,8 @@ def test_the_favicon_exists_and_browsers_asking_for_favicon_ico_find_it(debug_of
     icon = finders.find("favicon.svg")
     assert icon and Path(icon).read_text().lstrip().startswith("<svg")
     response = Client().get("/favicon.ico")
-    assert response.status_code == 301 and response["Location"].endswith("favicon.svg")
+    assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
+    assert response.content == Path(icon).read_bytes()
 
 
 @pytest.mark.django_db
@@ -180,6 +181,49 @@ def test_the_project_database_runs_in_wal_with_immediate_transactions():
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
     assert connection.transaction_mode == "IMMEDIATE"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_waiting_long_poll_holds_no_write_lock(course, alice, alice_token):
+    """While a request waits for a verdict (?wait=), a writer (the worker storing that very
+    verdict) gets the write lock at once: the wait holds no transaction."""
+    import threading
+    import time
+
+    from courses.models import Exercise
+    from submissions.models import Submission
+
+    exercise = Exercise.objects.get(slug="tensor-broadcast")
+    sub = Submission.objects.create(user=alice, exercise=exercise,
+                                    version=exercise.current_version, code="c = a + b")
+    answers: list[int] = []
+
+    def poll() -> None:
+        client = Client(HTTP_AUTHORIZATION=f"Token {alice_token}")
+        answers.append(client.get(f"/api/submissions/{sub.pk}?wait=3").status_code)
+        connection.close()  # this thread's connection
+
+    waiter = threading.Thread(target=poll)
+    started = time.monotonic()
+    waiter.start()
+    time.sleep(0.8)  # the request is in its wait by now
+    assert waiter.is_alive(), "the long poll answered before it could be tested"
+    if connection.vendor == "sqlite":
+        # A plain connection with a short busy timeout: it fails if anyone holds the lock.
+        writer = sqlite3.connect(connection.settings_dict["NAME"], timeout=0.2,
+                                 isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            writer.execute(f"UPDATE {Submission._meta.db_table} SET code = 'x' WHERE id = ?",
+                           (sub.pk,))
+            writer.execute("COMMIT")
+        finally:
+            writer.close()
+    else:
+        Submission.objects.filter(pk=sub.pk).update(code="x")
+    assert time.monotonic() - started < 2.5  # written while the poll still waited
+    waiter.join(10)
+    assert answers == [200]
 
 
 # --- make run's environment ----------------------------------------------------------------
@@ -250,7 +294,7 @@ def test_settings_load_with_debug_off_from_the_classroom_environment(tmp_path):
     script = out + (
         "\nexec python -c 'import json, django; django.setup(); from django.conf import "
         "settings as s; print(json.dumps([s.DEBUG, s.ALLOWED_HOSTS, s.SESSION_COOKIE_SECURE,"
-        " s.STORAGES[\"staticfiles\"][\"BACKEND\"], s.DATABASES[\"default\"][\"OPTIONS\"]]))'"
+        " s.STORAGES[\"staticfiles\"][\"BACKEND\"], s.DATABASES[\"default\"]]))'"
     )
     env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(ROOT / "platform")
@@ -258,8 +302,10 @@ def test_settings_load_with_debug_off_from_the_classroom_environment(tmp_path):
     result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True,
                             cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    debug, hosts, secure, storage, options = json.loads(result.stdout.strip().splitlines()[-1])
+    debug, hosts, secure, storage, database = json.loads(
+        result.stdout.strip().splitlines()[-1])
     assert debug is False and secure is False
     assert "localhost" in hosts and "127.0.0.1" in hosts
     assert storage.startswith("whitenoise.")
-    assert "journal_mode=WAL" in options["init_command"]
+    assert "journal_mode=WAL" in database["OPTIONS"]["init_command"]
+    assert database["CONN_MAX_AGE"] == 60  # a web thread keeps its SQLite connection
