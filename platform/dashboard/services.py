@@ -27,10 +27,10 @@ from dashboard.models import (
     Validation,
 )
 from dashboard.selectors import best_effective, latest_regrades
+from grading.code import code_problem
 from grading.spec import ExerciseSpec
 from submissions import jobs
 from submissions.models import Submission
-from submissions.services import code_problem
 
 log = logging.getLogger(__name__)
 

@@ -43,12 +43,6 @@ class SubmissionRefused(Exception):
         self.reason = reason
 
 
-def code_problem(code: str) -> str | None:
-    """Why `code` must not run (in English), or None: the one rule is grading.code's."""
-    problem = check_code(code)[1]
-    return problem.message if problem else None
-
-
 EMPTY_CODE = {
     "en": "There is no code to send: write your answer in the cell first.",
     "zh-hans": "没有可以提交的代码：请先在代码框里写下你的答案。",
