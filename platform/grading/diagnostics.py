@@ -253,6 +253,7 @@ def annotate(code: str, checks: Sequence[Any], results: Sequence[Any]) -> None:
     assigned: dict[str, str] = {}
     pairing: tuple[str, str, str] | None = None
     xor = False
+    chained: str | None = None  # inputs['col'].fillna(..., inplace=True)
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
@@ -262,6 +263,8 @@ def annotate(code: str, checks: Sequence[Any], results: Sequence[Any]) -> None:
             pairing = _outer_index(node)
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
             xor = True
+        elif isinstance(node, ast.Call) and chained is None:
+            chained = _chained_inplace(node)
     for spec, res in zip(checks, results, strict=False):
         if res.passed or res.hidden:
             continue
@@ -281,6 +284,25 @@ def annotate(code: str, checks: Sequence[Any], results: Sequence[Any]) -> None:
             }
         elif res.diagnostic == "wrong-value" and xor:
             res.messages = {lang: text + NOTES["xor"][lang] for lang, text in res.messages.items()}
+        if res.diagnostic == "wrong-value" and chained is not None:
+            facts = {"target": chained}
+            res.messages = {
+                lang: text + fill(NOTES["chained-inplace"][lang], facts)
+                for lang, text in res.messages.items()
+            }
+
+
+def _chained_inplace(node: ast.Call) -> str | None:
+    """``frame['col'].fillna(..., inplace=True)`` (any in-place method on a selected
+    column): under pandas' Copy-on-Write it changes a copy and the frame keeps its values."""
+    func = node.func
+    inplace = any(
+        k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in node.keywords
+    )
+    if inplace and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Subscript):
+        return ast.unparse(func.value)[:80]
+    return None
 
 
 def _outer_index(node: ast.Subscript) -> tuple[str, str, str] | None:

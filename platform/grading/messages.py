@@ -495,6 +495,15 @@ NOTES: dict[str, dict[str, str]] = {
         "zh-hans": "`{subscript}` 会对每一行取出 `{index}` 中的所有索引，得到两两组合的结果。"
         "而在多个位置上使用索引张量时，它们会逐元素配对：`{fix}` 每行只取一个元素。",
     },
+    "chained-inplace": {
+        "en": " `{target}.fillna(..., inplace=True)` (or any inplace=True method on a selected "
+        "column) changes a copy under pandas' Copy-on-Write (the default from pandas 3), so "
+        "the frame is left as it was: assign the result instead, "
+        "`{target} = {target}.fillna(...)`.",
+        "zh-hans": "在 pandas 的写时复制（pandas 3 起默认启用）下，`{target}.fillna(..., "
+        "inplace=True)`（以及对选出的列调用任何 inplace=True 的方法）修改的是副本，数据框保持不变："
+        "请改为赋值，`{target} = {target}.fillna(...)`。",
+    },
     "xor": {
         "en": " Your code uses `^`, which is bitwise XOR, not a power: use `**`.",
         "zh-hans": "你的代码使用了 `^`，它是按位异或而不是乘方：请使用 `**`。",

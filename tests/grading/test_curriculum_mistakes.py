@@ -188,6 +188,14 @@ MISTAKES = [
     ),
     # ---- issue 13: loopholes that passed before, and messages that said too little
     (
+        "pandas-impute",
+        "inputs, outputs = data.iloc[:, 0:2], data.iloc[:, 2]\n"
+        "inputs['NumRooms'].fillna(inputs['NumRooms'].mean(), inplace=True)",
+        "failed",
+        "wrong-value",
+        "Copy-on-Write",
+    ),
+    (
         "tensor-create",
         "zeros = torch.zeros((2, 3, 4))\nones = torch.ones((2, 3, 4))\n"
         "T = torch.tensor([[1, 2, 3, 4], [2, 3, 4, 1], [2, 4, 1, 5]])\nR = torch.rand(3, 4)",
@@ -284,20 +292,6 @@ MISTAKES = [
         "`.backward()`",
     ),
     (
-        "tensor-broadcast",
-        "shape_ab = (2, 3, 4)\nerr = y_hat - y",
-        "failed",
-        "shape-mismatch",
-        "(4, 4)",
-    ),
-    (
-        "tensor-broadcast",
-        "shape_ab = (3, 4)\nerr = y_hat.reshape(-1) - y",
-        "failed",
-        "wrong-value",
-        "[2, 3, 4]",
-    ),
-    (
         "nn-sequential",
         "torch.rand(1)\nnet = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))\n"
         "out = net(X)",
@@ -384,12 +378,6 @@ RIGHT = [
         "    return torch.device(f'cuda:{i}') if i < torch.cuda.device_count() "
         "else torch.device('cpu')\n\n\nX = torch.ones((2, 3)).to(try_gpu())",
     ),
-    ("tensor-broadcast", "shape_ab = (2, 3, 4)\nerr = y_hat.squeeze(1) - y"),
-    (
-        "tensor-broadcast",
-        "shape_ab = tuple((a + b).shape)\nerr = (y_hat - y.reshape(-1, 1)).flatten()",
-    ),
-    ("tensor-broadcast", "shape_ab = (a + b).shape\nerr = y_hat[:, 0] - y"),
     (
         "nn-sequential",
         "first = nn.Linear(4, 8)\nsecond = nn.Linear(8, 1)\n"
