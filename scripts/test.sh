@@ -17,5 +17,7 @@ fi
 
 echo "== ruff"
 .venv/bin/ruff check .
+echo "== mypy (django-stubs)"
+.venv/bin/mypy
 echo "== pytest"
 .venv/bin/pytest "$@"

@@ -21,7 +21,7 @@ class SignupForm(UserCreationForm):
         help_text=_("Only used to send you a link if you forget your password."),
     )
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]  # stubs lack Meta
         fields = ("username", "email")
 
 

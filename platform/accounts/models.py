@@ -11,10 +11,21 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models
+from django.http import HttpRequest
 
 STUDENTS = "students"
 INSTRUCTORS = "instructors"
+
+
+def current_user(request: HttpRequest) -> User:
+    """The logged-in user of a view that requires a login (its decorator made sure)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionError("this view requires a logged-in user")
+    return user
 
 
 def _digest(token: str) -> str:
@@ -22,7 +33,7 @@ def _digest(token: str) -> str:
 
 
 class ApiTokenManager(models.Manager["ApiToken"]):
-    def issue(self, user: settings.AUTH_USER_MODEL) -> str:  # type: ignore[valid-type]
+    def issue(self, user: AbstractBaseUser) -> str:
         """Create (or replace) the user's token and return it; only its hash is stored."""
         token = secrets.token_urlsafe(32)
         self.update_or_create(user=user, defaults={"key_hash": _digest(token)})

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from accounts.models import current_user
 from courses.feedback_ui import feedback_strings
 from courses.models import Exercise, Lesson, pick_language
 from courses.rendering import highlight_python, render_markdown, render_prose, strip_title
@@ -53,7 +54,7 @@ def lesson_page(request: HttpRequest, slug: str) -> HttpResponse:
         "best": best_scores(request.user, ex_list),
         "attempts": attempts_by_exercise(request.user, ex_list),
         "drafts": {d.exercise_id: d for d in Draft.objects.filter(
-            user=request.user, exercise__in=ex_list)},
+            user=current_user(request), exercise__in=ex_list)},
     }
     blocks = render_prose(strip_title(pick_language(lesson.prose, lang)))
     items: list[dict[str, Any]] = []

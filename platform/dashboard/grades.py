@@ -75,6 +75,11 @@ def with_codes(qs: QuerySet[Any]) -> QuerySet[Any]:
                        error_code=KT("verdict__error__diagnostic"))
 
 
+def row_codes(row: Any) -> list[str]:
+    """`codes_of` for a model row annotated by `with_codes` (the attributes are dynamic)."""
+    return codes_of(row.check_codes, row.error_code)
+
+
 def codes_of(check_codes: Any, error_code: Any) -> list[str]:
     """The list `diagnostics_of` gives, from the annotations of `with_codes`."""
     codes = [c for c in (check_codes if isinstance(check_codes, list) else [])]
@@ -137,7 +142,7 @@ def effective_results(
     for r in rows:
         rg = regrades.get(r["id"])
         if rg is not None:
-            codes = codes_of(rg.check_codes, rg.error_code) if with_codes_ else None
+            codes = row_codes(rg) if with_codes_ else None
             out.append(Effective(r["id"], r["user_id"], r["exercise_id"], r["created_at"],
                                  rg.outcome, counted_score(rg.outcome, rg.score), rg.max_score,
                                  codes, regraded=True))

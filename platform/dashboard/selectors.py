@@ -41,6 +41,7 @@ from dashboard.grades import (  # noqa: F401 - re-exported: the one effective gr
     effective_results,
     latest_regrades,
     max_score,
+    row_codes,
     student_courses,
     student_grades,
     with_codes,
@@ -150,8 +151,7 @@ def _sort(rows: list[Row], key: str, descending: bool, exercises: list[Exercise]
         rows.sort(key=lambda r: r.lesson_totals.get(lid, 0.0), reverse=descending)
     elif key in by_slug:
         eid = by_slug[key]
-        rows.sort(key=lambda r: -1.0 if r.cells[eid].grade is None else r.cells[eid].grade,
-                  reverse=descending)
+        rows.sort(key=lambda r: _grade_key(r.cells[eid].grade), reverse=descending)
     elif descending:
         rows.reverse()
 
@@ -196,7 +196,7 @@ def exercise_stats(course: Course, exercise: Exercise) -> dict[str, Any]:
     for r in rows:
         by_user[r.user_id].append(r)
     # Time to pass counts from the first activity (Run or Submit) on the exercise.
-    first_seen = {}
+    first_seen: dict[int, datetime] = {}
     for uid, created in Submission.objects.filter(
         exercise=exercise, user_id__in=list(by_user)
     ).order_by("created_at").values_list("user_id", "created_at"):
@@ -331,8 +331,7 @@ def browse_submissions(
     for s in rows:
         rg = regrades.get(s.pk)
         eff_outcome = rg.outcome if rg else s.outcome
-        codes = codes_of(*((rg.check_codes, rg.error_code) if rg else
-                           (s.check_codes, s.error_code)))
+        codes = row_codes(rg if rg else s)
         if outcome and eff_outcome != outcome:
             continue
         if diagnostic and diagnostic not in codes:
@@ -380,7 +379,7 @@ def queue_health(now: datetime | None = None) -> dict[str, Any]:
     pairs = Submission.objects.filter(
         status=Submission.Status.GRADED, finished_at__gte=since, started_at__isnull=False
     ).values_list("created_at", "finished_at")
-    seconds = [(f - c).total_seconds() for c, f in pairs]
+    seconds = [(f - c).total_seconds() for c, f in pairs if f is not None]
     data["last_hour"] = {
         "graded": len(seconds),
         "median_seconds": statistics.median(seconds) if seconds else None,
@@ -423,3 +422,8 @@ def regrade_result_rows(regrade: Regrade, limit: int = 200) -> QuerySet[RegradeR
               "submission__id", "submission__user__id", "submission__user__username")
         [:limit]
     )
+
+
+def _grade_key(grade: float | None) -> float:
+    """Sort key: an exercise never attempted sorts below a zero."""
+    return -1.0 if grade is None else grade

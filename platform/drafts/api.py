@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import current_user
 from courses.models import Exercise, pick_language
 from drafts.models import Draft
 from drafts.preferences import page_language
@@ -44,7 +45,7 @@ def draft_view(request: HttpRequest, slug: str) -> HttpResponse:
     exercise = _exercise(slug)
     if exercise is None:
         return _error(404, f"There is no exercise {slug!r}.")
-    draft = Draft.objects.filter(user=request.user, exercise=exercise).first()
+    draft = Draft.objects.filter(user=current_user(request), exercise=exercise).first()
     if request.method == "GET":
         return JsonResponse(_draft_json(draft))
     try:
@@ -60,7 +61,7 @@ def draft_view(request: HttpRequest, slug: str) -> HttpResponse:
     if _has_surrogates(code):
         code = code.encode("utf-8", "replace").decode("utf-8")
     if draft is None:
-        draft = Draft.objects.create(user=request.user, exercise=exercise, code=code)
+        draft = Draft.objects.create(user=current_user(request), exercise=exercise, code=code)
     elif draft.code != code:
         draft.code = code
         draft.save(update_fields=["code", "updated_at"])
@@ -90,12 +91,12 @@ def hints_view(request: HttpRequest, slug: str) -> HttpResponse:
     if exercise is None:
         return _error(404, f"There is no exercise {slug!r}.")
     texts = _hint_texts(exercise, page_language())
-    draft = Draft.objects.filter(user=request.user, exercise=exercise).first()
+    draft = Draft.objects.filter(user=current_user(request), exercise=exercise).first()
     shown = min(draft.hints_shown if draft else 0, len(texts))
     if request.method == "POST" and shown < len(texts):
         if draft is None:
             draft = Draft.objects.create(
-                user=request.user, exercise=exercise, code=exercise.spec.starter
+                user=current_user(request), exercise=exercise, code=exercise.spec.starter
             )
         shown += 1
         draft.hints_shown = shown
@@ -111,7 +112,7 @@ def queue_position_view(request: HttpRequest, pk: int) -> HttpResponse:
     One indexed count (status, created_at); the lesson page asks only while it waits.
     """
     sub = (
-        Submission.objects.filter(pk=pk, user=request.user)
+        Submission.objects.filter(pk=pk, user=current_user(request))
         .only("id", "status", "queue", "created_at")
         .first()
     )

@@ -16,9 +16,10 @@ characters with a visible ``…``.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -386,17 +387,20 @@ def _inline_inner(x: Any, budget: list[int]) -> str:
 
 
 def _seq(items: list[Any], open_: str, close: str, budget: list[int]) -> str:
-    return _join([lambda v=v: _inline(v, budget) for v in items], open_, close, budget)
+    makers = [functools.partial(_inline, v, budget) for v in items]
+    return _join(makers, open_, close, budget)
+
+
+def _pair(k: Any, v: Any, budget: list[int]) -> str:
+    return f"{_inline(k, budget)}: {_inline(v, budget)}"
 
 
 def _pairs(d: dict[Any, Any], budget: list[int]) -> str:
-    makers: list[Callable[[], str]] = [
-        lambda k=k, v=v: f"{_inline(k, budget)}: {_inline(v, budget)}" for k, v in d.items()
-    ]
+    makers = [functools.partial(_pair, k, v, budget) for k, v in d.items()]
     return _join(makers, "{", "}", budget)
 
 
-def _join(makers: list[Callable[[], str]], open_: str, close: str, budget: list[int]) -> str:
+def _join(makers: Sequence[Callable[[], str]], open_: str, close: str, budget: list[int]) -> str:
     parts: list[str] = []
     budget[0] -= len(open_)
     for make in makers:

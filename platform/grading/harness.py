@@ -10,6 +10,11 @@ Payload (JSON, built by ``grading.grader.build_payload``)::
     {"v": 1, "mode": "submit" | "run", "seed": 0, "setup": "...", "code": "...",
      "export": ["c", "x.grad"], "snapshot": ["Z"], "forbidden": ["torch.softmax"],
      "calls": [{"func": "softmax", "args": ["torch.rand(2, 5)"], "hidden": true}]}
+
+Why this file is long: it is everything that runs inside the sandbox around the student's
+cell (seeding, the backward and forbidden-call traces, gradient provenance, calls, the
+export), in one module the warm parent imports whole before it forks; the run cannot
+import anything from the checkout later, so spreading it over modules buys nothing there.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ _set_rng = torch.set_rng_state
 _type = type
 _getattr = getattr
 _id = id
-_grad_of = _TensorBase.grad.__get__  # type: ignore[attr-defined]
+_grad_of = _TensorBase.grad.__get__  # type: ignore[union-attr]
 _version_of = _TensorBase._version.__get__  # type: ignore[attr-defined]
 _detach = _TensorBase.detach
 _equal = torch.equal

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import ratelimit
+from accounts.models import current_user
 from courses.models import Exercise
 from dashboard.access import may_read_submission
 from dashboard.grades import latest_regrades
@@ -136,8 +137,8 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
         return response
     try:
         sub = submission_create(user=request.user, exercise=exercise, code=code, kind=kind)
-    except CodeRejected as rejected:
-        return _rejected(request, rejected)
+    except CodeRejected as refusal:
+        return _rejected(request, refusal)
     except SubmissionRefused as refused:  # one in flight per student, or budget used up
         response = _error(429, refused.message, retry_after=refused.retry_after,
                           reason=refused.reason)
@@ -227,7 +228,7 @@ def _wait_graded(sub: Submission, wait: float) -> Submission:
 def submission_list_view(request: HttpRequest, slug: str) -> HttpResponse:
     """The caller's own attempts at an exercise, newest first."""
     subs = (
-        Submission.objects.filter(user=request.user, exercise__slug=slug)
+        Submission.objects.filter(user=current_user(request), exercise__slug=slug)
         .select_related("exercise", "version")[:50]
     )
     regrades = latest_regrades([s.pk for s in subs], with_verdicts=True)

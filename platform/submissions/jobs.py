@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 class Kind:
     """What the rules need to know of a job's table."""
 
-    model: type[models.Model]
+    model: Any  # a model class with `status`, `started_at`, `tries`, `worker` fields
     waiting: str  # the status of a row waiting for a worker
     running: str = "running"
 

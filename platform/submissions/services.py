@@ -221,25 +221,27 @@ def budget_refusal(user_id: int, now: datetime | None = None) -> SubmissionRefus
     charged runs have left the sliding window to bring the total under the budget."""
     now = now or timezone.now()
     window = settings.SANDBOX_BUDGET_WINDOW_SECONDS
-    rows = list(
-        Submission.objects.filter(
+    # (finished_at, [wall ms, cpu ms]) of the student's runs inside the window
+    rows: list[tuple[datetime, list[int]]] = [
+        (finished, [wall or 0, cpu or 0]) for finished, wall, cpu in Submission.objects.filter(
             user_id=user_id, finished_at__gt=now - timedelta(seconds=window)
         ).filter(Q(sandbox_ms__gt=0) | Q(cpu_ms__gt=0))
         .order_by("finished_at").values_list("finished_at", "sandbox_ms", "cpu_ms")
-    )
+        if finished is not None
+    ]
     for index, budget, what in (
-        (1, settings.SANDBOX_BUDGET_WALL_SECONDS, "grader time"),
-        (2, settings.SANDBOX_BUDGET_CPU_SECONDS, "grader CPU time"),
+        (0, settings.SANDBOX_BUDGET_WALL_SECONDS, "grader time"),
+        (1, settings.SANDBOX_BUDGET_CPU_SECONDS, "grader CPU time"),
     ):
         budget_ms = budget * 1000
-        used = sum(row[index] for row in rows)
+        used = sum(ms[index] for _, ms in rows)
         if budget <= 0 or used < budget_ms:
             continue
         left, free_at = used, now + timedelta(seconds=window)
-        for row in rows:
-            left -= row[index]
+        for finished, ms in rows:
+            left -= ms[index]
             if left < budget_ms:
-                free_at = row[0] + timedelta(seconds=window)
+                free_at = finished + timedelta(seconds=window)
                 break
         retry_after = max(1, math.ceil((free_at - now).total_seconds()))
         return SubmissionRefused(

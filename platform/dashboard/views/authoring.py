@@ -206,6 +206,7 @@ def exercise_publish(request: HttpRequest, course: Course, slug: str) -> HttpRes
     before = exercise.current_version_id if exercise else None
     exercise = services.publish(draft=draft)
     version = exercise.current_version
+    assert version is not None  # publishing always leaves a current version
     if version.pk != before:
         messages.success(request, f"Published {slug} as version {version.number}. "
                                   "Regrade past submissions below if scores should follow.")

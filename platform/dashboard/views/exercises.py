@@ -64,7 +64,9 @@ def submissions(request: HttpRequest, course: Course) -> HttpResponse:
     g = request.GET
     filters = {k: g.get(k, "").strip() for k in ("student", "exercise", "outcome", "diagnostic")}
     kind = g.get("kind", "submit")
-    rows = selectors.browse_submissions(course, kind=kind, **filters)
+    rows = selectors.browse_submissions(
+        course, kind=kind, student=filters["student"], exercise=filters["exercise"],
+        outcome=filters["outcome"], diagnostic=filters["diagnostic"])
     return render(request, "dashboard/submissions.html", _ctx(
         request, course, rows=rows, filters=filters, kind=kind, outcomes=OUTCOMES,
         exercises=course_exercises(course),

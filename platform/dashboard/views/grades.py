@@ -163,7 +163,7 @@ def override(request: HttpRequest, course: Course, slug: str, username: str) -> 
 def my_grades(request: HttpRequest, course: Course) -> HttpResponse:
     """A student's own grades, overrides and the instructor's comments."""
     user = request.user
-    rows = []
+    rows: list[dict[str, Any]] = []
     lang = page_language()
     # The gradebook's own cell: the one effective grade (dashboard/grades.py).
     book = selectors.gradebook(course, lang=lang, only=user)
