@@ -65,7 +65,7 @@ def test_regrade_changes_scores_both_ways(client, seeded, eager_celery, fake_gra
     page = client.get(reverse("dashboard:gradebook", args=["pytorch"])).content.decode()
     assert "was 1 before the regrade" in page
     sub_page = client.get(reverse("dashboard:submission", args=["pytorch", seeded.subs["a3"].pk]))
-    assert "Verdict of the latest regrade (v2)" in sub_page.content.decode()
+    assert "The latest regrade (v2): what the student sees now" in sub_page.content.decode()
     assert "wrong-value" in sub_page.content.decode()
     stats = selectors.exercise_stats(seeded.course, seeded.broadcast)
     assert stats["passed"] == 1 and stats["pass_rate"] == 33

@@ -261,14 +261,25 @@ class SqliteOutage:
     """SQLite has no server to stop: move the file away (new connections then find an empty
     database: 'no such table', an OperationalError like a refused connection), then back."""
 
+    # In WAL mode a database is three files; they move together, or the database and a
+    # stranger's -wal/-shm meet again when it comes back ("disk I/O error").
+    SUFFIXES = ("", "-wal", "-shm")
+
     def __init__(self, path: str) -> None:
         self.path, self.aside = path, path + ".away"
 
     def down(self) -> None:
-        os.replace(self.path, self.aside)
+        for suffix in self.SUFFIXES:
+            if os.path.exists(self.path + suffix):
+                os.replace(self.path + suffix, self.aside + suffix)
 
     def up(self) -> None:
-        os.replace(self.aside, self.path)
+        for suffix in self.SUFFIXES:  # what connections created meanwhile goes
+            if os.path.exists(self.path + suffix):
+                os.remove(self.path + suffix)
+        for suffix in self.SUFFIXES:
+            if os.path.exists(self.aside + suffix):
+                os.replace(self.aside + suffix, self.path + suffix)
 
 
 def test_the_task_retries_while_the_database_is_away(
@@ -300,7 +311,7 @@ def test_the_task_retries_while_the_database_is_away(
         assert "Retry in" in log.read_text(errors="replace")
         assert worker.poll() is None
     finally:
-        if isinstance(outage, SqliteOutage) and not os.path.exists(outage.path):
+        if isinstance(outage, SqliteOutage) and os.path.exists(outage.aside):
             outage.up()
         if isinstance(outage, PostgresOutage):
             outage.close()
