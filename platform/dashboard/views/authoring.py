@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.text import slugify
@@ -16,13 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from courses.models import Exercise, Lesson
 from courses.rendering import render_markdown
-from dashboard import authoring, services
+from dashboard import authoring, reads, services
 from dashboard.access import (
     INSTRUCTOR,
     course_lessons,
     course_view,
 )
-from dashboard.models import Course, ExerciseDraft, Validation
+from dashboard.models import Course, ExerciseDraft
 from dashboard.views.common import _ctx, _lesson
 from grading.spec import LANGS, ExerciseSpec
 
@@ -48,8 +48,7 @@ def lesson_edit(request: HttpRequest, course: Course, slug: str = "") -> HttpRes
     return render(request, "dashboard/lesson_edit.html", _ctx(
         request, course, lesson=lesson, fields=fields, problems=problems, per_lang=per_lang,
         exercises=lesson.exercises.all() if lesson else [],
-        drafts=ExerciseDraft.objects.filter(lesson=lesson).exclude(
-            slug__in=Exercise.objects.values("slug")) if lesson else [],
+        drafts=reads.unpublished_drafts(lesson) if lesson else [],
     ))
 
 
@@ -67,7 +66,7 @@ def _draft_context(request: HttpRequest, course: Course, lesson: Lesson, fields:
                    draft: ExerciseDraft | None, exercise: Exercise | None) -> dict[str, Any]:
     validation = None
     if draft is not None and draft.spec is not None:
-        validation = Validation.objects.filter(spec_hash=services.spec_hash(draft.spec)).first()
+        validation = reads.validation_for(services.spec_hash(draft.spec))
     per_lang = [
         {"lang": lang, "title": fields.get(f"title_{lang}", ""),
          "prompt": fields.get(f"prompt_{lang}", ""),
@@ -90,8 +89,7 @@ def exercise_new(request: HttpRequest, course: Course, lesson: str) -> HttpRespo
     if request.method == "POST":
         fields = authoring.fields_from_post(request.POST)
         slug = slugify(fields["slug"])
-        if not slug or Exercise.objects.filter(slug=slug).exists() or \
-                ExerciseDraft.objects.filter(slug=slug).exists():
+        if not slug or reads.slug_taken(slug):
             messages.error(request, f"Choose another slug: {fields['slug']!r} is empty or taken.")
         else:
             fields["slug"] = slug
@@ -105,10 +103,7 @@ def exercise_new(request: HttpRequest, course: Course, lesson: str) -> HttpRespo
 
 
 def _editable(course: Course, slug: str) -> tuple[Lesson, Exercise | None, ExerciseDraft | None]:
-    draft = ExerciseDraft.objects.select_related("lesson").filter(slug=slug).first()
-    exercise = (
-        Exercise.objects.select_related("lesson", "current_version").filter(slug=slug).first()
-    )
+    draft, exercise = reads.draft_and_exercise(slug)
     lesson = draft.lesson if draft else (exercise.lesson if exercise else None)
     if lesson is None or not course_lessons(course).filter(pk=lesson.pk).exists():
         raise Http404(f"There is no exercise {slug!r} in this course.")
@@ -181,9 +176,10 @@ def exercise_validate(request: HttpRequest, course: Course, slug: str) -> HttpRe
 @require_GET
 @course_view(roles=(INSTRUCTOR,), api=True)
 def api_validation(request: HttpRequest, course: Course, pk: int) -> HttpResponse:
-    validation = get_object_or_404(Validation, pk=pk)
-    _editable(course, validation.slug)  # 404 unless the exercise belongs to this course
-    draft = ExerciseDraft.objects.filter(slug=validation.slug).first()
+    validation = reads.validation(pk)
+    if validation is None:
+        raise Http404("There is no such validation.")
+    _lesson_of, _exercise_of, draft = _editable(course, validation.slug)  # 404 unless ours
     return JsonResponse({
         "id": validation.pk, "exercise": validation.slug, "status": validation.status,
         "passed": validation.passed, "report": validation.report,

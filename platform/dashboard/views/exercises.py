@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from courses.feedback_ui import feedback_strings
 from courses.models import pick_language
-from dashboard import selectors, services
+from dashboard import reads, selectors, services
 from dashboard.access import (
     INSTRUCTOR,
     course_exercises,
@@ -22,7 +22,7 @@ from dashboard.access import (
     course_submissions,
     course_view,
 )
-from dashboard.models import Course, Override, Regrade, RegradeResult
+from dashboard.models import Course, Regrade, RegradeResult
 from dashboard.views.common import OUTCOMES, _ctx, _exercise, _student
 from drafts.preferences import page_language, use_preferred_language
 from grading import scoring
@@ -41,8 +41,8 @@ def exercise_detail(request: HttpRequest, course: Course, slug: str) -> HttpResp
         title=pick_language(exercise.spec.title, page_language()),
         time_to_pass=selectors.humanize_seconds(stats["median_seconds_to_pass"]),
         charts={"attempts": stats["attempts_distribution"], "diagnostics": stats["diagnostics"]},
-        regrades=Regrade.objects.filter(course=course, exercise=exercise)[:5],
-        overrides=Override.objects.filter(course=course, exercise=exercise).select_related("user"),
+        regrades=reads.recent_regrades(course, exercise, limit=5),
+        overrides=reads.exercise_overrides(course, exercise),
         students=course_students(course),
         versions=exercise.versions.order_by("-number")[:5],
     ))
@@ -82,9 +82,7 @@ def submission_detail(request: HttpRequest, course: Course, pk: int) -> HttpResp
         course_submissions(course).select_related("user", "exercise", "version"), pk=pk
     )
     previous, diff = selectors.submission_diff(sub)
-    later = (Submission.objects.filter(user=sub.user, exercise=sub.exercise, kind=sub.kind,
-                                       created_at__gt=sub.created_at)
-             .only("id").order_by("created_at", "id").first())
+    later = reads.next_attempt_id(sub)
     latest = selectors.latest_regrades([sub.pk]).get(sub.pk)
     graded = sub.status == Submission.Status.GRADED
     return render(request, "dashboard/submission.html", _ctx(
@@ -131,8 +129,10 @@ def regrade_start(request: HttpRequest, course: Course, slug: str) -> HttpRespon
 
 
 def _regrade(course: Course, pk: int) -> Regrade:
-    return get_object_or_404(Regrade.objects.select_related("exercise", "version", "student"),
-                             pk=pk, course=course)
+    regrade = reads.regrade_of(course, pk)
+    if regrade is None:
+        raise Http404("There is no such regrade in this course.")
+    return regrade
 
 
 @require_GET

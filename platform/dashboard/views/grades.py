@@ -15,14 +15,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from courses.models import pick_language
-from dashboard import selectors, services
+from dashboard import reads, selectors, services
 from dashboard.access import (
     STAFF,
     STUDENT,
     course_lessons,
     course_view,
 )
-from dashboard.models import Course, Override
+from dashboard.models import Course
 from dashboard.views.common import _ctx, _exercise, _student
 from drafts.preferences import page_language
 
@@ -130,7 +130,7 @@ def api_gradebook(request: HttpRequest, course: Course) -> HttpResponse:
 def override(request: HttpRequest, course: Course, slug: str, username: str) -> HttpResponse:
     exercise = _exercise(course, slug)
     student = _student(course, username)
-    current = Override.objects.filter(course=course, user=student, exercise=exercise).first()
+    current = reads.override_of(course, student, exercise)
     error = ""
     if request.method == "POST":
         if request.POST.get("action") == "clear":

@@ -9,13 +9,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from dashboard import selectors
+from dashboard import reads, selectors
 from dashboard.access import (
-    STAFF,
     course_students,
     course_view,
 )
-from dashboard.models import Course, Regrade
+from dashboard.models import Course
 from dashboard.views.common import _ctx
 from drafts.preferences import page_language
 
@@ -28,12 +27,12 @@ def index(request: HttpRequest) -> HttpResponse:
     from django.contrib.auth.views import redirect_to_login
     from django.core.exceptions import PermissionDenied
 
-    from dashboard.access import default_course, role_of
+    from dashboard.access import default_course
 
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     default_course()
-    courses = [c for c in Course.objects.all() if role_of(request.user, c) in STAFF]
+    courses = reads.staffed_courses(request.user)
     if not courses:
         raise PermissionDenied("You are not on the staff of any course.")
     if len(courses) == 1:
@@ -51,7 +50,7 @@ def home(request: HttpRequest, course: Course) -> HttpResponse:
     return render(request, "dashboard/home.html", _ctx(
         request, course, lessons=selectors.lessons_overview(course, lang),
         students=course_students(course).count(),
-        regrades=Regrade.objects.filter(course=course).select_related("exercise")[:10],
+        regrades=reads.recent_regrades(course),
     ))
 
 

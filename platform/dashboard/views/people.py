@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import roster, services
-from dashboard.access import INSTRUCTOR, STAFF, course_students, course_view
-from dashboard.models import Course, Membership
+from dashboard import reads
+from dashboard.access import INSTRUCTOR, course_students, course_view
+from dashboard.models import Course
 from dashboard.views.common import _ctx
 
 INSTRUCTORS_ONLY = (INSTRUCTOR,)
@@ -38,8 +39,7 @@ def _people_url(course: Course) -> str:
 @course_view(roles=INSTRUCTORS_ONLY)
 def people(request: HttpRequest, course: Course) -> HttpResponse:
     link = services.join_link(course)
-    staff = (Membership.objects.filter(course=course, role__in=STAFF)
-             .select_related("user").order_by("role", "user__username"))
+    staff = reads.course_staff(course)
     return render(request, "dashboard/people.html", _ctx(
         request, course, link=link, join_url=services.join_url(_base_url(request), link),
         staff=staff, students=course_students(course),
