@@ -3,6 +3,7 @@ asserts containment, not just the outcome, and a normal run must succeed right a
 
 from __future__ import annotations
 
+import ast
 import os
 import socket
 import threading
@@ -581,3 +582,22 @@ def test_concurrent_runs_cannot_see_each_other() -> None:
         writer.join()
         assert rep.status == "ok", rep
         assert rep.result == b"[]"
+
+
+def test_the_network_namespace_is_empty_and_not_the_hosts(pool: SandboxPool) -> None:
+    """Runs share their warm parent's network namespace (made once, empty): not the host's,
+    no interface but a loopback that is down, and socket() is refused anyway."""
+    code = """
+import os
+ns = os.readlink('/proc/self/ns/net')
+with open('/proc/net/dev') as fh:
+    devices = [line.split(':')[0].strip() for line in fh.readlines()[2:]]
+with open('/proc/net/route') as fh:
+    routes = fh.readlines()[1:]
+RESULT = repr((ns, devices, len(routes)))
+"""
+    rep = run(pool, code)
+    assert rep.status == "ok", rep
+    ns, devices, routes = ast.literal_eval(rep.result.decode())
+    assert ns != os.readlink("/proc/self/ns/net")
+    assert devices == ["lo"] and routes == 0
