@@ -2,7 +2,7 @@
 
 The format is documented for instructors in ``lessons/README.md``::
 
-    lessons/<lesson>/lesson.yaml          slug, order, title, summary
+    lessons/<lesson>/lesson.yaml          slug, order, title, summary; due, opens (optional)
     lessons/<lesson>/en.md, zh-hans.md    prose; ``::: exercise <slug>`` places a cell
     lessons/<lesson>/exercises/<slug>/    exercise.yaml, setup.py, starter.py, solution.py
 
@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,9 @@ QUEUES = ("cpu", "gpu", "any")
 # with a server maximum (grading.limits; settings.SANDBOX_MAX_LIMITS in a Django process).
 LIMIT_KEYS = server_limits.LIMIT_KEYS
 LESSON_KEYS = ("slug", "order", "title", "summary")
+OPTIONAL_LESSON_KEYS = ("due", "opens")
+# Scheduling and grading weight: kept out of ExerciseSpec, they never change how code is graded.
+META_KEYS = ("due", "optional", "weight")
 EXERCISE_KEYS = (
     "slug",
     "title",
@@ -58,6 +62,7 @@ EXERCISE_KEYS = (
     "forbidden",
     "checks",
     "files",
+    *META_KEYS,
 )
 REQUIRED_EXERCISE_KEYS = ("slug", "title", "prompt", "hints", "queue", "checks")
 KIND_KEYS = ("name", "call", "assert")
@@ -94,6 +99,15 @@ class LessonFormatError(Exception):
 
 
 @dataclass(frozen=True)
+class ExerciseMeta:
+    """How an exercise counts (not how it is graded): its own deadline, optional, weight."""
+
+    due: datetime | None = None  # overrides the lesson's `due`
+    optional: bool = False
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class LessonDoc:
     slug: str
     order: int
@@ -102,6 +116,12 @@ class LessonDoc:
     prose: dict[str, str]  # language -> markdown
     exercises: tuple[ExerciseSpec, ...]  # in order of placement in the prose
     path: Path = field(compare=False)  # where it was read from; not part of the content
+    due: datetime | None = None  # late after this (time zone required)
+    opens: datetime | None = None  # hidden from students before this
+    meta: dict[str, ExerciseMeta] = field(default_factory=dict)  # exercise slug -> meta
+
+    def meta_of(self, slug: str) -> ExerciseMeta:
+        return self.meta.get(slug) or ExerciseMeta()
 
     def exercise(self, slug: str) -> ExerciseSpec:
         for spec in self.exercises:
@@ -271,6 +291,47 @@ def _as_float(value: Any) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def _moment(r: _Reader, file: Path, data: Any, key: str) -> datetime | None:
+    """An ISO date-time with a time zone (`2026-03-01T23:59:00+08:00`), else a problem."""
+    value = data.get(key)
+    if value is None:
+        return None
+    line = _key_line(data, key)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            r.add(file, line, f"{key} {value!r} is not an ISO date-time like "
+                              f"2026-03-01T23:59:00+08:00")
+            return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        r.add(file, line, f"{key} needs a time and a time zone, like {value}T23:59:00+08:00")
+        return None
+    if not isinstance(value, datetime):
+        r.add(file, line, f"{key} must be an ISO date-time like 2026-03-01T23:59:00+08:00")
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        r.add(file, line, f"{key} needs a time zone, like {value.isoformat()}+08:00 or Z")
+        return None
+    return value
+
+
+def _exercise_meta(r: _Reader, file: Path, data: Any) -> ExerciseMeta:
+    due = _moment(r, file, data, "due")
+    optional = data.get("optional", False)
+    if not isinstance(optional, bool):
+        r.add(file, _key_line(data, "optional"), "optional must be true or false")
+        optional = False
+    weight = 1.0
+    if "weight" in data:
+        number = _as_float(data["weight"])
+        if number is None or not number >= 0:
+            r.add(file, _key_line(data, "weight"), "weight must be a number >= 0")
+        else:
+            weight = number
+    return ExerciseMeta(due=due, optional=optional, weight=weight)
 
 
 def _str_list(r: _Reader, file: Path, value: Any, line: int | None, what: str) -> list[str]:
@@ -547,13 +608,17 @@ def _check(
 # --------------------------------------------------------------------------- exercises
 
 
-def _load_exercise(r: _Reader, folder: Path, lesson_slug: str) -> ExerciseSpec | None:
+def _load_exercise(
+    r: _Reader, folder: Path, lesson_slug: str, metas: dict[str, ExerciseMeta] | None = None
+) -> ExerciseSpec | None:
+    """The exercise's spec; its meta (due, optional, weight) goes into `metas` by slug."""
     file = folder / EXERCISE_FILE
     before = len(r.problems)
     data = r.read_yaml(file)
     code = {name: r.read_text(folder / name) for name in CODE_FILES}
     if data is None:
         return None
+    meta = _exercise_meta(r, file, data)
 
     _unknown_keys(r, file, data, EXERCISE_KEYS, "exercise.yaml")
     for key in REQUIRED_EXERCISE_KEYS:
@@ -674,6 +739,8 @@ def _load_exercise(r: _Reader, folder: Path, lesson_slug: str) -> ExerciseSpec |
 
     if len(r.problems) != before:
         return None
+    if metas is not None and meta != ExerciseMeta():
+        metas[slug] = meta
     return ExerciseSpec(
         slug=slug,
         lesson=lesson_slug,
@@ -726,8 +793,9 @@ def _load_lesson(r: _Reader, path: Path) -> LessonDoc | None:
     order = 0
     title: dict[str, str] = {}
     summary: dict[str, str] = {}
+    due = opens = None
     if data is not None:
-        _unknown_keys(r, file, data, LESSON_KEYS, "lesson.yaml")
+        _unknown_keys(r, file, data, LESSON_KEYS + OPTIONAL_LESSON_KEYS, "lesson.yaml")
         for key in LESSON_KEYS:
             if key not in data:
                 r.add(file, data.line, f"missing required key {key!r}")
@@ -749,6 +817,10 @@ def _load_lesson(r: _Reader, path: Path) -> LessonDoc | None:
                 order = raw_order
         title = _translations(r, file, data.get("title"), _key_line(data, "title"), "title")
         summary = _translations(r, file, data.get("summary"), _key_line(data, "summary"), "summary")
+        due, opens = _moment(r, file, data, "due"), _moment(r, file, data, "opens")
+        if due is not None and opens is not None and opens >= due:
+            r.add(file, _key_line(data, "opens"), f"opens ({opens.isoformat()}) must be before "
+                                                  f"due ({due.isoformat()})")
 
     prose = {lang: r.read_text(path / f"{lang}.md") for lang in LANGS}
 
@@ -759,8 +831,9 @@ def _load_lesson(r: _Reader, path: Path) -> LessonDoc | None:
         folders = sorted(
             p for p in ex_root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
         )
+    metas: dict[str, ExerciseMeta] = {}
     for folder in folders:
-        spec = _load_exercise(r, folder, slug)
+        spec = _load_exercise(r, folder, slug, metas)
         if spec is not None:
             exercises[spec.slug] = spec
     known = {f.name for f in folders}
@@ -807,6 +880,9 @@ def _load_lesson(r: _Reader, path: Path) -> LessonDoc | None:
         prose={lang: text or "" for lang, text in prose.items()},
         exercises=tuple(exercises[s] for s in order_by_lang[LANGS[0]]),
         path=path,
+        due=due,
+        opens=opens,
+        meta=metas,
     )
 
 
@@ -897,8 +973,8 @@ def _check_dict(check: CheckSpec) -> dict[str, Any]:
     return out
 
 
-def exercise_dict(spec: ExerciseSpec) -> dict[str, Any]:
-    """The exercise.yaml content for a spec (defaults left out)."""
+def exercise_dict(spec: ExerciseSpec, meta: ExerciseMeta | None = None) -> dict[str, Any]:
+    """The exercise.yaml content for a spec and its meta (defaults left out)."""
     out: dict[str, Any] = {
         "slug": spec.slug,
         "title": dict(spec.title),
@@ -914,6 +990,13 @@ def exercise_dict(spec: ExerciseSpec) -> dict[str, Any]:
         out["forbidden"] = list(spec.forbidden)
     if spec.files:
         out["files"] = dict(spec.files)
+    if meta is not None:
+        if meta.due is not None:
+            out["due"] = meta.due.isoformat()
+        if meta.optional:
+            out["optional"] = True
+        if meta.weight != 1.0:
+            out["weight"] = meta.weight
     out["checks"] = [_check_dict(c) for c in spec.checks]
     return out
 
@@ -932,13 +1015,18 @@ def dump_lesson(doc: LessonDoc, root: Path) -> Path:
         "title": dict(doc.title),
         "summary": dict(doc.summary),
     }
+    if doc.due is not None:
+        lesson["due"] = doc.due.isoformat()
+    if doc.opens is not None:
+        lesson["opens"] = doc.opens.isoformat()
     (path / LESSON_FILE).write_text(_dump_yaml(lesson), encoding="utf-8")
     for lang in LANGS:
         (path / f"{lang}.md").write_text(doc.prose.get(lang, ""), encoding="utf-8")
     for spec in doc.exercises:
         folder = path / "exercises" / spec.slug
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / EXERCISE_FILE).write_text(_dump_yaml(exercise_dict(spec)), encoding="utf-8")
+        text = _dump_yaml(exercise_dict(spec, doc.meta.get(spec.slug)))
+        (folder / EXERCISE_FILE).write_text(text, encoding="utf-8")
         (folder / "setup.py").write_text(spec.setup, encoding="utf-8")
         (folder / "starter.py").write_text(spec.starter, encoding="utf-8")
         (folder / "solution.py").write_text(spec.solution, encoding="utf-8")

@@ -21,6 +21,9 @@ class Lesson(models.Model):
     title = models.JSONField(default=dict)  # {"en": ..., "zh-hans": ...}
     summary = models.JSONField(default=dict)
     prose = models.JSONField(default=dict)  # language -> Markdown with `::: exercise <slug>` lines
+    # lesson.yaml `due` (a Submit after it is late) and `opens` (hidden from students before).
+    due = models.DateTimeField(null=True, blank=True)
+    opens = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["order", "slug"]
@@ -36,12 +39,22 @@ class Exercise(models.Model):
     current_version = models.ForeignKey(
         "ExerciseVersion", null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # exercise.yaml: its own deadline (else the lesson's), optional (counts in no total),
+    # weight (its grade's factor in the totals). How it counts, not how it is graded.
+    due = models.DateTimeField(null=True, blank=True)
+    optional = models.BooleanField(default=False)
+    weight = models.FloatField(default=1.0)
 
     class Meta:
         ordering = ["lesson__order", "order"]
 
     def __str__(self) -> str:
         return self.slug
+
+    @property
+    def deadline(self) -> Any:
+        """The exercise's own `due`, else its lesson's (None: no deadline)."""
+        return self.due or self.lesson.due
 
     @property
     def spec(self) -> ExerciseSpec:

@@ -51,11 +51,15 @@ def lesson_upsert(doc: LessonDoc, report: SyncReport) -> Lesson:
             "title": doc.title,
             "summary": doc.summary,
             "prose": doc.prose,
+            "due": doc.due,
+            "opens": doc.opens,
         },
     )
     for order, spec in enumerate(doc.exercises):
+        meta = doc.meta_of(spec.slug)
         exercise, _ = Exercise.objects.update_or_create(
-            slug=spec.slug, defaults={"lesson": lesson, "order": order}
+            slug=spec.slug, defaults={"lesson": lesson, "order": order, "due": meta.due,
+                                      "optional": meta.optional, "weight": meta.weight}
         )
         before = exercise.current_version_id
         version = exercise_publish(exercise=exercise, spec=spec)

@@ -20,6 +20,17 @@ class Course(models.Model):
     lessons = models.ManyToManyField("courses.Lesson", blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class LatePolicy(models.TextChoices):
+        ACCEPT = "accept"  # a late attempt counts in full
+        PENALTY = "penalty"  # a late attempt counts times (1 - late_penalty)
+        NO_CREDIT = "no_credit"  # a late attempt counts 0 (still graded and shown)
+
+    # What a Submit after its deadline earns (dashboard/grades.py applies it, nowhere else).
+    late_policy = models.CharField(
+        max_length=12, choices=LatePolicy.choices, default=LatePolicy.ACCEPT
+    )
+    late_penalty = models.FloatField(default=0.0)  # fraction taken off, 0..1 (PENALTY)
+
     class Meta:
         ordering = ["slug"]
 
@@ -46,6 +57,31 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.role} of {self.course}"
+
+
+class Extension(models.Model):
+    """A later deadline for one student on one lesson (its exercises' own `due` included)."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="extensions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    lesson = models.ForeignKey("courses.Lesson", on_delete=models.CASCADE, related_name="+")
+    due = models.DateTimeField()
+    comment = models.TextField(blank=True, default="")
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["lesson__order", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "user", "lesson"], name="one_extension_per_lesson"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"extension to {self.due} for {self.user} on {self.lesson}"
 
 
 class Regrade(models.Model):
