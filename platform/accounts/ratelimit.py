@@ -51,6 +51,11 @@ def _client() -> redis.Redis:
     )
 
 
+def client() -> redis.Redis:
+    """The limiter's Redis client (short timeouts), for other small counters."""
+    return _client()
+
+
 def _key(scope: str, ident: str, rate: Rate) -> str:
     digest = hashlib.sha256(ident.encode("utf-8", "surrogateescape")).hexdigest()[:24]
     return f"{_PREFIX}{scope}:{rate.seconds}:{digest}"

@@ -151,8 +151,17 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
                         headers={"Location": url})
 
 
+# What the verdict JSON of one submission reads: not the exercise version's spec (a parse
+# of the whole exercise, solution included, on every poll) nor anything else a poll skips.
+_DETAIL_FIELDS = (
+    "id", "user", "exercise__slug", "version__number", "kind", "code", "queue", "status",
+    "outcome", "score", "max_score", "verdict", "created_at",
+)
+
+
 def _visible_submission(request: HttpRequest, pk: int) -> Submission | None:
-    sub = Submission.objects.select_related("exercise", "version").filter(pk=pk).first()
+    sub = (Submission.objects.select_related("exercise", "version").only(*_DETAIL_FIELDS)
+           .filter(pk=pk).first())
     if sub is None:
         return None
     # Course-scoped, as in the dashboard: staff of another course get nothing here.
@@ -175,8 +184,10 @@ def submission_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         sub = _wait_graded_capped(request, sub, wait)
     # `code`: the attempt's code, for the owner and the course's staff only (the only users
     # _visible_submission lets through); the lesson page shows it beside an old verdict.
-    return JsonResponse({**verdict_json(sub, latest_regrades([sub.pk], with_verdicts=True)
-                                        .get(sub.pk)), "code": sub.code})
+    # A regrade replaces only a graded verdict: a queued or running poll is one query.
+    regrade = (latest_regrades([sub.pk], with_verdicts=True).get(sub.pk)
+               if sub.status == Submission.Status.GRADED else None)
+    return JsonResponse({**verdict_json(sub, regrade), "code": sub.code})
 
 
 def _wait_graded_capped(request: HttpRequest, sub: Submission, wait: float) -> Submission:
