@@ -1,0 +1,139 @@
+"""Issue #14 §5: in 简体中文 the pages a student and a teacher read have no English left.
+
+Every page of tests/dashboard/test_access.py (URLS and ACCOUNT_URLS) is opened in zh-hans as a
+role that may read it. The visible text (text nodes, the <title>, placeholders, aria-labels
+and button values; not code, which is the student's or the author's own) is split into
+words, and every Latin word must be data (a username, a slug, a title from the database) or a
+technical name that is the same in Chinese (CSV, Redis, YAML…). A string someone forgot to
+wrap in {% translate %}, or wrapped but left out of the catalogue, fails with the page and the
+text it was found in."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from tests.dashboard.test_access import ACCOUNT_URLS, URLS, U, _kwargs
+
+# Names that Chinese UI text keeps in Latin letters (product names, formats, protocols).
+TECHNICAL = {
+    "pytorch", "csv", "redis", "yaml", "markdown", "utf", "api", "json", "url", "email_url",
+    "python", "torch", "gpu", "cpu", "zip", "lti", "sql", "sqlite", "celery", "html", "id",
+    "manage", "py", "sync_lessons", "english", "softmax", "tensor", "reshape", "cpu_seconds",
+    "limits", "hans", "bulk", "any", "slug",  # language code, queue names, the slug field
+    "username", "email", "first_name", "last_name", "password",  # CSV column names
+}
+SKIP_TAGS = {"script", "style", "code", "pre", "textarea"}
+ATTRS = {"placeholder", "aria-label", "title", "alt"}
+WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
+PATH = re.compile(r"\b[\w-]+(?:/[\w.-]+)+")  # docs/architecture.md: a file name, not prose
+
+
+class VisibleText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.skip = 0
+        self.chunks: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in SKIP_TAGS:
+            self.skip += 1
+        for name, value in attrs:
+            if value and (name in ATTRS or (tag == "input" and name == "value"
+                                             and ("type", "submit") in attrs)):
+                self.chunks.append(value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in SKIP_TAGS and self.skip:
+            self.skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip and data.strip():
+            self.chunks.append(data.strip())
+
+
+def visible_text(html: str) -> list[str]:
+    # The language menu names each language in itself ("English") on purpose.
+    html = re.sub(r'<option [^>]*lang="en"[^>]*>.*?</option>', "", html, flags=re.S)
+    parser = VisibleText()
+    parser.feed(html)
+    return parser.chunks
+
+
+def data_words() -> set[str]:
+    """Words that come from the database (names, slugs, titles, labels), lower-cased."""
+    from django.contrib.auth.models import User
+
+    from courses.models import Exercise, Lesson
+    from dashboard.models import Course
+    from submissions.models import Submission
+
+    texts: list[str] = []
+    for u in User.objects.all():
+        texts += [u.username, u.first_name, u.last_name, u.email]
+    for c in Course.objects.all():
+        texts += [c.slug, c.title]
+    for lesson in Lesson.objects.all():
+        texts += [lesson.slug, str(getattr(lesson, "title", ""))]
+    for e in Exercise.objects.all():
+        texts += [e.slug, e.queue if hasattr(e, "queue") else ""]
+        texts += [str(e.spec.title.get("en", "")) if isinstance(e.spec.title, dict) else ""]
+    for s in Submission.objects.all():
+        for check in (s.verdict or {}).get("checks", []):
+            texts += [str(check.get("name", "")), str(check.get("diagnostic") or "")]
+    return {w.lower() for t in texts for w in WORD.findall(t or "")}
+
+
+def english_left(html: str, allowed: set[str]) -> list[str]:
+    return [chunk for chunk in visible_text(html)
+            if any(w.lower() not in allowed for w in WORD.findall(PATH.sub("", chunk)))]
+
+
+def test_the_check_can_fail():
+    """An untranslated label is caught; data and technical names are not."""
+    allowed = TECHNICAL | {"alice"}
+    assert english_left("<p>Gradebook</p><p>alice · CSV</p>", allowed) == ["Gradebook"]
+    assert english_left('<input placeholder="name or e-mail">', allowed) == ["name or e-mail"]
+    assert english_left("<pre>print(x)</pre><code>shape</code><p>成绩</p>", allowed) == []
+
+
+@pytest.fixture
+def zh(client):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    return client
+
+
+def _user_for(u: U, s):
+    return s.alice if u.student_ok else s.teacher
+
+
+PAGES = [u for u in URLS if u.method == "get" and not u.api]
+
+
+@pytest.mark.parametrize("u", PAGES, ids=lambda u: u.name)
+def test_dashboard_page_has_no_english_in_chinese(zh, seeded, u):
+    zh.force_login(_user_for(u, seeded))
+    url = reverse(f"dashboard:{u.name}", kwargs=_kwargs(u.name, seeded, "pytorch"))
+    response = zh.get(url, follow=True)
+    assert response.status_code == 200, (url, response.status_code)
+    if not response["Content-Type"].startswith("text/html"):
+        return  # the CSV's header is the column key contract (docs/contract.md); zip: files
+    html = response.content.decode()
+    assert '<html lang="zh-hans">' in html
+    left = english_left(html, TECHNICAL | data_words())
+    assert not left, f"{url}: English left in 简体中文: {left}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (_, rule) in ACCOUNT_URLS.items()
+                                        if rule != "post"))
+def test_account_page_has_no_english_in_chinese(zh, seeded, name):
+    kwargs, rule = ACCOUNT_URLS[name]
+    if rule == "login":
+        zh.force_login(seeded.alice)
+    response = zh.get(reverse(name, kwargs=kwargs))
+    assert response.status_code in (200, 404)
+    left = english_left(response.content.decode(), TECHNICAL | data_words())
+    assert not left, f"{name}: English left in 简体中文: {left}"
