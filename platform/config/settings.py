@@ -200,6 +200,11 @@ CELERY_TASK_IGNORE_RESULT = True  # verdicts live in the database, not in a resu
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # How long a worker's "I serve queue X" heartbeat lives in Redis.
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 5)
+# Exercise queues this deployment runs workers for. An exercise on any other queue (the gpu
+# exercise on a machine without a GPU) is optional automatically (dashboard/grades.py).
+SERVED_QUEUES = env_list(
+    "SERVED_QUEUES", "cpu,gpu" if Path("/dev/nvidiactl").exists() else "cpu"
+)
 
 # --- Reliability and fairness (docs/deploy.md) ----------------------------------------
 # The sweeper (a timer thread in every worker; one at a time holds a Redis lock) re-publishes

@@ -35,15 +35,19 @@ from dashboard.grades import (  # noqa: F401 - re-exported: the one effective gr
     Cell,
     Effective,
     FailedCheckCodes,
+    Policy,
     best_effective,
     codes_of,
     effective_grades,
     effective_results,
     latest_regrades,
     max_score,
+    optional_reason,
+    policy_of,
     row_codes,
     student_courses,
     student_grades,
+    weight_of,
     with_codes,
 )
 from dashboard.models import Course, Override, Regrade, RegradeResult
@@ -68,6 +72,7 @@ class Gradebook:
     exercises: list[Exercise]
     rows: list[Row]
     max_total: float
+    policy: Policy = field(default_factory=Policy)  # the course's late policy, applied
 
 
 def gradebook(
@@ -91,6 +96,7 @@ def gradebook(
     cells = effective_grades(
         exercises, ids,
         Override.objects.filter(course=course, exercise__in=exercises, user_id__in=ids),
+        course=course,
     )
     # What the latest finished regrade of each exercise changed.
     seen: set[int] = set()
@@ -115,7 +121,7 @@ def gradebook(
             "exercises": [], "max": 0.0,
         })
         g["exercises"].append(ex)
-        g["max"] += maxima[ex.pk]
+        g["max"] += maxima[ex.pk] * weight_of(ex)  # optional exercises add nothing
     rows = []
     for user in students:
         row = Row(user=user, cells={
@@ -123,7 +129,7 @@ def gradebook(
         })
         for lesson_id, g in groups.items():
             row.lesson_totals[lesson_id] = sum(
-                row.cells[ex.pk].grade or 0.0 for ex in g["exercises"]
+                (row.cells[ex.pk].grade or 0.0) * weight_of(ex) for ex in g["exercises"]
             )
         row.total = sum(row.lesson_totals.values())
         row.last = max((c.last for c in row.cells.values() if c.last), default=None)
@@ -131,7 +137,7 @@ def gradebook(
     _sort(rows, sort, descending, exercises, list(groups.values()))
     return Gradebook(
         lessons=list(groups.values()), exercises=exercises, rows=rows,
-        max_total=sum(g["max"] for g in groups.values()),
+        max_total=sum(g["max"] for g in groups.values()), policy=policy_of(course),
     )
 
 
@@ -157,17 +163,21 @@ def _sort(rows: list[Row], key: str, descending: bool, exercises: list[Exercise]
 
 
 def gradebook_table(book: Gradebook) -> tuple[list[str], list[list[Any]]]:
-    """Header and rows for CSV/JSON: identity, each exercise, each lesson total, total."""
+    """Header and rows for CSV/JSON: identity, each exercise, each lesson total, the
+    exercises whose counted grade is late, the late policy applied, total."""
     header = ["username", "name", "email"]
     header += [e.slug for e in book.exercises]
     header += [f"{g['lesson'].slug} total" for g in book.lessons]
-    header += ["total"]
+    header += ["late", "late policy", "total"]
+    policy = f"{book.policy.kind} {book.policy.penalty:g}" if book.policy.kind == "penalty" \
+        else str(book.policy.kind)
     lines = []
     for row in book.rows:
         line: list[Any] = [row.user.username, row.user.get_full_name(), row.user.email]
         line += [row.cells[e.pk].grade for e in book.exercises]
         line += [row.lesson_totals[g["lesson"].pk] for g in book.lessons]
-        line.append(row.total)
+        line.append(" ".join(e.slug for e in book.exercises if row.cells[e.pk].late))
+        line += [policy, row.total]
         lines.append(line)
     return header, lines
 

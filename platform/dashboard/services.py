@@ -21,6 +21,7 @@ from dashboard.access import course_students
 from dashboard.models import (
     Course,
     ExerciseDraft,
+    Extension,
     Override,
     Regrade,
     RegradeResult,
@@ -111,7 +112,7 @@ def _regrade_create(*, course: Course, exercise: Exercise, version: Any, by: Any
         regrade = Regrade.objects.create(
             course=course, exercise=exercise, version=version, student=student, created_by=by,
             total=len(subs),
-            before={str(k): v for k, v in best_effective(exercise, user_ids).items()},
+            before={str(k): v for k, v in best_effective(exercise, user_ids, course).items()},
         )
         results = RegradeResult.objects.bulk_create(
             RegradeResult(
@@ -211,7 +212,7 @@ def regrade_changes(regrade: Regrade) -> list[dict[str, Any]]:
     """Students whose best score on the exercise differs from before the regrade."""
     from django.contrib.auth import get_user_model
 
-    after = best_effective(regrade.exercise, [int(k) for k in regrade.before])
+    after = best_effective(regrade.exercise, [int(k) for k in regrade.before], regrade.course)
     users = get_user_model().objects.in_bulk([int(k) for k in regrade.before])
     out = []
     for uid, before in regrade.before.items():
@@ -238,6 +239,39 @@ def override_set(*, course: Course, user: Any, exercise: Exercise, score: float,
 
 def override_clear(*, course: Course, user: Any, exercise: Exercise) -> None:
     Override.objects.filter(course=course, user=user, exercise=exercise).delete()
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+def late_policy_set(*, course: Course, kind: str, penalty: float = 0.0) -> Course:
+    """Set what late attempts earn in `course`; raise ValueError (and change nothing) on
+    an unknown kind or a penalty outside 0..1."""
+    if kind not in Course.LatePolicy.values:
+        raise ValueError(f"Unknown late policy {kind!r}.")
+    if kind == Course.LatePolicy.PENALTY and not 0 < penalty <= 1:
+        raise ValueError("The penalty must be a fraction above 0 and at most 1 (0.2 = 20% off).")
+    course.late_policy = kind
+    course.late_penalty = penalty if kind == Course.LatePolicy.PENALTY else 0.0
+    course.save(update_fields=["late_policy", "late_penalty"])
+    return course
+
+
+def extension_set(*, course: Course, user: Any, lesson: Lesson, due: Any, comment: str,
+                  by: Any) -> Extension:
+    """Give one student of `course` a later deadline on one lesson (replacing any earlier
+    extension). The caller checks that `user` studies in the course and `lesson` is in it."""
+    if due is None or timezone.is_naive(due):
+        raise ValueError("The new deadline needs a date, a time and a time zone.")
+    extension, _ = Extension.objects.update_or_create(
+        course=course, user=user, lesson=lesson,
+        defaults={"due": due, "comment": comment.strip(), "set_by": by},
+    )
+    return extension
+
+
+def extension_clear(*, course: Course, pk: int) -> None:
+    Extension.objects.filter(course=course, pk=pk).delete()
 
 
 # --------------------------------------------------------------------------- authoring

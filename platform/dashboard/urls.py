@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboard.views import authoring, exercises, grades, overview, people
+from dashboard.views import authoring, deadlines, exercises, grades, overview, people
 
 app_name = "dashboard"
 urlpatterns = [
@@ -36,6 +36,7 @@ urlpatterns = [
          name="exercise-publish"),
     path("<slug:course>/author/preview", authoring.exercise_preview, name="exercise-preview"),
     path("<slug:course>/my-grades/", grades.my_grades, name="my-grades"),
+    path("<slug:course>/deadlines/", deadlines.deadlines, name="deadlines"),
     path("<slug:course>/people/", people.people, name="people"),
     path("<slug:course>/people/join/rotate", people.join_rotate, name="people-join-rotate"),
     path("<slug:course>/people/join/signup", people.join_signup, name="people-join-signup"),

@@ -45,6 +45,7 @@ URLS = [
     U("exercise-publish", "post", instructor_only=True),
     U("exercise-preview", "post", api=True, instructor_only=True),
     U("my-grades", student_ok=True),
+    U("deadlines", instructor_only=True),  # late policy and extensions
     U("api-gradebook", api=True),
     U("api-exercise", api=True),
     U("api-regrade", api=True),

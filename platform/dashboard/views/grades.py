@@ -114,7 +114,9 @@ def api_gradebook(request: HttpRequest, course: Course) -> HttpResponse:
                           "passed": c.passed,
                           "last_activity": c.last.isoformat() if c.last else None,
                           "override": c.override is not None, "before_regrade": c.before,
-                          "changed": c.changed}
+                          "changed": c.changed, "late": c.late,
+                          "late_attempts": c.late_attempts,
+                          "due": c.due.isoformat() if c.due else None}
                  for e in book.exercises for c in [r.cells[e.pk]]
              }}
             for r in book.rows
@@ -148,7 +150,7 @@ def override(request: HttpRequest, course: Course, slug: str, username: str) -> 
         else:
             messages.success(request, f"Score set for {student.username} on {exercise.slug}.")
             return redirect(reverse("dashboard:gradebook", args=[course.slug]))
-    best = selectors.best_effective(exercise, [student.pk]).get(student.pk)
+    best = selectors.best_effective(exercise, [student.pk], course).get(student.pk)
     return render(request, "dashboard/override.html", _ctx(
         request, course, exercise=exercise, student=student, current=current, best=best,
         max_score=selectors.max_score(exercise), error=error,
@@ -172,7 +174,9 @@ def my_grades(request: HttpRequest, course: Course) -> HttpResponse:
         cell = cells.get(exercise.pk) or selectors.Cell(max_score=selectors.max_score(exercise))
         rows.append({"exercise": exercise, "lesson": pick_language(exercise.lesson.title, lang),
                      "title": pick_language(exercise.spec.title, lang), "cell": cell,
-                     "override": cell.override, "max": cell.max_score})
-    total = sum(r["cell"].grade or 0.0 for r in rows)
+                     "override": cell.override, "max": cell.max_score,
+                     "optional": selectors.optional_reason(exercise)})
+    # The gradebook's own total: weights applied, optional exercises left out.
+    total = next((r.total for r in book.rows if r.user.pk == user.pk), 0.0)
     return render(request, "dashboard/my_grades.html", _ctx(
-        request, course, rows=rows, total=total, max_total=book.max_total))
+        request, course, rows=rows, total=total, max_total=book.max_total, policy=book.policy))
