@@ -166,9 +166,40 @@ def slot(scope: str, ident: str, limit: int, ttl: float) -> Iterator[bool]:
     except redis.RedisError as exc:
         log.warning("slot counter unavailable (%s): no slot", exc)
         held = False
+    with held_slot(scope, ident, token if held else None) as got:
+        yield got
+
+
+@contextlib.contextmanager
+def held_slot(scope: str, ident: str, token: str | None) -> Iterator[bool]:
+    """Release, when the block ends, a slot taken by `hit_and_slot` (None: none was free)."""
     try:
-        yield held
+        yield token is not None
     finally:
-        if held:
+        if token is not None:
             with contextlib.suppress(redis.RedisError):
-                _client().zrem(key, token)
+                _client().zrem(slot_key(scope, ident), token)
+
+
+def hit_and_slot(scope: str, ident: str, rate: Rate, slot_scope: str, slot_ident: str,
+                 limit: int, ttl: float) -> tuple[Decision, str | None]:
+    """`hit` and the acquisition of a `slot` in one round trip (a submit that will wait
+    for its verdict needs both). Returns the decision and the slot's token, or None when
+    no slot was free; hand the token to `held_slot` so that it is released. Redis away:
+    allowed (as `hit`), no slot (as `slot`)."""
+    key = _key(scope, ident, rate)
+    token = secrets.token_hex(8)
+    try:
+        pipe = _client().pipeline()  # MULTI/EXEC, as in `hit`
+        pipe.set(key, 0, ex=rate.seconds, nx=True)
+        pipe.incr(key)
+        pipe.ttl(key)
+        pipe.eval(_ACQUIRE, 1, slot_key(slot_scope, slot_ident), int(limit), float(ttl), token)
+        _, used, left, got = pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("rate limiter unavailable (%s): allowing, no slot", exc)
+        return Decision(True, 0, 0), None
+    held = token if got else None
+    if int(used) > rate.count:
+        return Decision(False, max(1, int(left)), int(used)), held
+    return Decision(True, 0, int(used)), held

@@ -31,9 +31,10 @@ from submissions.services import (
     SubmissionRefused,
     code_rejection,
     done_key,
-    rate_limited_message,
+    rate_limited_messages,
     submission_create,
     submission_rate,
+    submission_rate_and_wait_slot,
 )
 
 MAX_WAIT_SECONDS = 25.0
@@ -75,9 +76,14 @@ def _read_code(request: HttpRequest) -> tuple[str | None, str, str | None]:
 def _rejected(request: HttpRequest, rejected: CodeRejected) -> JsonResponse:
     """400 (413: too large) with the reason in the caller's language as `error`, and in
     every page language as `messages`."""
-    lang = preferred_language(request.user) or page_language()
-    text = rejected.messages.get(lang) or rejected.messages["en"]
+    text = _in_callers_language(request, rejected.messages)
     return _error(rejected.status, text, reason=rejected.reason, messages=rejected.messages)
+
+
+def _in_callers_language(request: HttpRequest, messages: dict[str, str]) -> str:
+    """`messages[lang]` for the caller's saved (else active) language, English otherwise."""
+    lang = preferred_language(request.user) or page_language()
+    return messages.get(lang) or messages["en"]
 
 
 # What a regrade's verdict does not replace: the row's own identity.
@@ -128,24 +134,34 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
     rejected = code_rejection(code)
     if rejected is not None:
         return _rejected(request, rejected)
-    decision = submission_rate(request.user)
-    if not decision.allowed:
-        response = _error(
-            429, rate_limited_message(decision.retry_after), retry_after=decision.retry_after
-        )
-        response["Retry-After"] = str(decision.retry_after)
-        return response
-    try:
-        sub = submission_create(user=request.user, exercise=exercise, code=code, kind=kind)
-    except CodeRejected as refusal:
-        return _rejected(request, refusal)
-    except SubmissionRefused as refused:  # one in flight per student, or budget used up
-        response = _error(429, refused.message, retry_after=refused.retry_after,
-                          reason=refused.reason)
-        response["Retry-After"] = str(refused.retry_after)
-        return response
-    if wait and sub.status != Submission.Status.GRADED:
-        sub = _wait_graded_capped(request, sub, wait)
+    # The rate limit and, for a submit that will wait, a long-poll slot: one round trip.
+    slot_token = None
+    if wait:
+        decision, slot_token = submission_rate_and_wait_slot(
+            request.user, wait + WAIT_SLOT_MARGIN_SECONDS)
+    else:
+        decision = submission_rate(request.user)
+    with ratelimit.held_slot("long-poll", str(request.user.pk), slot_token) as held:
+        if not decision.allowed:
+            texts = rate_limited_messages(decision.retry_after)
+            response = _error(429, _in_callers_language(request, texts),
+                              retry_after=decision.retry_after, reason="rate-limited",
+                              messages=texts)
+            response["Retry-After"] = str(decision.retry_after)
+            return response
+        try:
+            sub = submission_create(user=request.user, exercise=exercise, code=code, kind=kind)
+        except CodeRejected as refusal:
+            return _rejected(request, refusal)
+        except SubmissionRefused as refused:  # one in flight per student, or budget used up
+            response = _error(429, _in_callers_language(request, refused.messages),
+                              retry_after=refused.retry_after, reason=refused.reason,
+                              messages=refused.messages)
+            response["Retry-After"] = str(refused.retry_after)
+            return response
+        # Beyond the long-poll cap (no slot) the answer is the current status at once.
+        if wait and held and sub.status != Submission.Status.GRADED:
+            sub = _wait_graded(sub, wait)
     url = reverse("api-submission", args=[sub.pk])
     return JsonResponse({**verdict_json(sub), "url": url}, status=202,
                         headers={"Location": url})

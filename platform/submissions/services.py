@@ -36,9 +36,12 @@ class SubmissionRefused(Exception):
     sandbox time for the window is used up); `retry_after` is in whole seconds.
     """
 
-    def __init__(self, message: str, *, retry_after: int, reason: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, messages: dict[str, str] | str, *, retry_after: int, reason: str
+                 ) -> None:
+        messages = {"en": messages} if isinstance(messages, str) else messages
+        super().__init__(messages["en"])
+        self.message = messages["en"]
+        self.messages = messages  # every page language, like CodeRejected and verdicts
         self.retry_after = max(1, int(retry_after))
         self.reason = reason
 
@@ -104,12 +107,32 @@ def submission_rate(user: Any) -> ratelimit.Decision:
     return ratelimit.hit("submit", f"{user.pk}:{joined.timestamp() if joined else ''}", rate)
 
 
+def submission_rate_and_wait_slot(user: Any, ttl: float) -> tuple[ratelimit.Decision,
+                                                                 str | None]:
+    """`submission_rate`, and one of the user's long-poll slots (settings.
+    LONG_POLL_MAX_PER_USER) for a submit that waits for its verdict: one Redis round trip.
+    The slot's token (None: none free) goes to `ratelimit.held_slot("long-poll", …)`."""
+    rate = ratelimit.Rate.parse(settings.SUBMISSION_RATE_LIMIT)
+    joined = getattr(user, "date_joined", None)
+    return ratelimit.hit_and_slot(
+        "submit", f"{user.pk}:{joined.timestamp() if joined else ''}", rate,
+        "long-poll", str(user.pk), settings.LONG_POLL_MAX_PER_USER, ttl)
+
+
+def rate_limited_messages(retry_after: int) -> dict[str, str]:
+    """Why a submit got 429 from the rate limit, in every page language."""
+    count, _, seconds = settings.SUBMISSION_RATE_LIMIT.partition("/")
+    return {
+        "en": f"You are submitting faster than the grader lets one student go "
+              f"({count} per {seconds} seconds). "
+              f"Take a breath, read the last verdict, and try again in {retry_after} s.",
+        "zh-hans": f"你提交得太快了：评分器每名学生 {seconds} 秒内只接受 {count} 次提交。"
+                   f"先歇一下，读一读上一次的评分结果，{retry_after} 秒后再试。",
+    }
+
+
 def rate_limited_message(retry_after: int) -> str:
-    return (
-        f"You are submitting faster than the grader lets one student go "
-        f"({settings.SUBMISSION_RATE_LIMIT.replace('/', ' per ')} seconds). "
-        f"Take a breath, read the last verdict, and try again in {retry_after} s."
-    )
+    return rate_limited_messages(retry_after)["en"]
 
 
 def submission_create(
@@ -195,13 +218,16 @@ def _busy_refusal(busy: Submission, now: datetime) -> SubmissionRefused:
     elapsed = (now - busy.started_at).total_seconds() if busy.started_at else 0.0
     # Its run ends within its wall limit; past that the sweeper is taking it back.
     retry_after = math.ceil(wall - elapsed) if elapsed < wall else 5
-    what = "submission" if busy.kind == Submission.Kind.SUBMIT else "run"
-    return SubmissionRefused(
-        f"Your {what} #{busy.pk} ({busy.exercise.slug}) is still being graded. The grader "
-        "takes one submission per student at a time: wait for its verdict, then send this "
-        f"one again (in about {_duration_text(retry_after)}).",
-        retry_after=retry_after, reason="busy",
-    )
+    submit = busy.kind == Submission.Kind.SUBMIT
+    what, what_zh = ("submission", "提交") if submit else ("run", "运行")
+    return SubmissionRefused({
+        "en": f"Your {what} #{busy.pk} ({busy.exercise.slug}) is still being graded. The "
+              "grader takes one submission per student at a time: wait for its verdict, then "
+              f"send this one again (in about {_duration_text(retry_after)}).",
+        "zh-hans": f"你的{what_zh} #{busy.pk}（{busy.exercise.slug}）还在评分中。评分器每名学生"
+                   "同一时间只处理一个提交：请等它出结果，再重新发送这一个"
+                   f"（大约 {_duration_text(retry_after, 'zh-hans')} 后）。",
+    }, retry_after=retry_after, reason="busy")
 
 
 def _wall_limit(sub: Submission) -> float:
@@ -215,11 +241,12 @@ def _wall_limit(sub: Submission) -> float:
 DEFAULT_WALL_SECONDS = 10.0  # sandbox.Limits.wall_seconds (not imported: web stays light)
 
 
-def _duration_text(seconds: int) -> str:
+def _duration_text(seconds: int, lang: str = "en") -> str:
+    s, mins = ("秒", "分钟") if lang == "zh-hans" else ("s", "min")
     if seconds < 90:
-        return f"{seconds} s"
+        return f"{seconds} {s}"
     minutes, rest = divmod(seconds, 60)
-    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    return f"{minutes} {mins} {rest} {s}" if rest else f"{minutes} {mins}"
 
 
 def budget_refusal(user_id: int, now: datetime | None = None) -> SubmissionRefused | None:
@@ -244,9 +271,9 @@ def _budget_refusal(rows: list[tuple[datetime, list[int]]], now: datetime
     inside the window, in any order."""
     rows = sorted(rows, key=lambda row: row[0])
     window = settings.SANDBOX_BUDGET_WINDOW_SECONDS
-    for index, budget, what in (
-        (0, settings.SANDBOX_BUDGET_WALL_SECONDS, "grader time"),
-        (1, settings.SANDBOX_BUDGET_CPU_SECONDS, "grader CPU time"),
+    for index, budget, what, what_zh in (
+        (0, settings.SANDBOX_BUDGET_WALL_SECONDS, "grader time", "评分时间"),
+        (1, settings.SANDBOX_BUDGET_CPU_SECONDS, "grader CPU time", "评分 CPU 时间"),
     ):
         budget_ms = budget * 1000
         used = sum(ms[index] for _, ms in rows)
@@ -259,13 +286,16 @@ def _budget_refusal(rows: list[tuple[datetime, list[int]]], now: datetime
                 free_at = finished + timedelta(seconds=window)
                 break
         retry_after = max(1, math.ceil((free_at - now).total_seconds()))
-        return SubmissionRefused(
-            f"You have used {used / 1000:.0f} s of {what} in the last "
-            f"{_duration_text(window)}; each student may use {budget} s in that time, so "
-            "that nobody's runs keep the grader from the rest of the class. You can submit "
-            f"again in {_duration_text(retry_after)}.",
-            retry_after=retry_after, reason="budget",
-        )
+        return SubmissionRefused({
+            "en": f"You have used {used / 1000:.0f} s of {what} in the last "
+                  f"{_duration_text(window)}; each student may use {budget} s in that time, "
+                  "so that nobody's runs keep the grader from the rest of the class. You can "
+                  f"submit again in {_duration_text(retry_after)}.",
+            "zh-hans": f"在过去 {_duration_text(window, 'zh-hans')} 内你已用掉 {used / 1000:.0f} 秒"
+                       f"{what_zh}；每名学生在这段时间里最多可用 {budget} 秒，以免某个人的运行"
+                       "占住评分器、耽误全班。你可以在 "
+                       f"{_duration_text(retry_after, 'zh-hans')} 后再提交。",
+        }, retry_after=retry_after, reason="budget")
     return None
 
 

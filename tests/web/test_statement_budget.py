@@ -1,0 +1,203 @@
+"""What one submission costs the database and Redis, counted so that a regression fails
+(issue #15: web and worker CPU per submission; a poll of a queued submission is one query).
+
+Counts are SQL statements as Django sends them, savepoints left out (the test's own
+transaction adds them; production's outermost transaction does not log BEGIN/COMMIT).
+"""
+
+from __future__ import annotations
+
+import json
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accounts import models as account_models
+from accounts import ratelimit
+from accounts.models import ApiToken
+from submissions import services
+from submissions.models import Submission
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/exercises/tensor-broadcast/submissions"
+# exercise lookup, INSERT, supersede UPDATE, one read of in-flight and charged rows
+# (PostgreSQL adds the user row's SELECT … FOR UPDATE).
+SUBMIT_STATEMENTS = 4
+WORKER_STATEMENTS = 3  # claim UPDATE, read the claimed row, store the verdict UPDATE
+
+
+@pytest.fixture(autouse=True)
+def no_broker():
+    with mock.patch("submissions.services.enqueue") as enqueue, mock.patch(
+        "submissions.services.workers.online", return_value={"cpu": 1, "gpu": 0}
+    ):
+        yield enqueue
+
+
+@pytest.fixture(autouse=True)
+def fresh_token_cache():
+    account_models.forget_cached_tokens()
+    yield
+    account_models.forget_cached_tokens()
+
+
+def statements(ctx: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in ctx.captured_queries
+            if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Token {token}"}
+
+
+def submit(client: Client, token: str, code: str = "c = a + b"):
+    return client.post(URL, data=json.dumps({"code": code}), content_type="application/json",
+                       **auth(token))
+
+
+def test_submit_to_stored_verdict_stays_within_its_statements(
+    course, alice_token, django_capture_on_commit_callbacks
+):
+    client = Client()
+    assert client.get("/api/exercises/tensor-broadcast/submissions", **auth(alice_token)
+                      ).status_code == 200  # the token is now cached, as for any client
+    with CaptureQueriesContext(connection) as web, \
+            django_capture_on_commit_callbacks(execute=True):
+        response = submit(client, alice_token)
+    assert response.status_code == 202, response.content
+    pk = response.json()["id"]
+    with CaptureQueriesContext(connection) as worker:
+        sub = services.submission_claim(pk, "w1")
+        assert sub is not None
+        assert services.submission_finish(sub, {"outcome": "passed", "score": 1.0,
+                                                "max_score": 1.0})
+    assert len(statements(web)) <= SUBMIT_STATEMENTS, statements(web)
+    assert len(statements(worker)) <= WORKER_STATEMENTS, statements(worker)
+    assert Submission.objects.get(pk=pk).outcome == "passed"
+
+
+def test_a_second_submit_supersedes_within_the_same_statements(
+    course, alice_token, django_capture_on_commit_callbacks
+):
+    client = Client()
+    first = submit(client, alice_token).json()["id"]
+    with CaptureQueriesContext(connection) as web:
+        response = submit(client, alice_token, "c = b + a")
+    assert response.status_code == 202
+    assert len(statements(web)) <= SUBMIT_STATEMENTS, statements(web)
+    older = Submission.objects.get(pk=first)
+    assert older.outcome == "rejected" and older.verdict["superseded_by"] == response.json()["id"]
+
+
+def test_a_running_submission_still_refuses_a_second_one(course, alice_token):
+    client = Client()
+    first = submit(client, alice_token).json()["id"]
+    assert services.submission_claim(first, "w1") is not None
+    response = submit(client, alice_token, "c = b + a")
+    assert response.status_code == 429 and response.json()["reason"] == "busy"
+    assert Submission.objects.filter(user__username="alice").count() == 1  # no new row
+
+
+def test_a_poll_of_a_queued_submission_is_one_query(course, alice_token):
+    client = Client()
+    pk = submit(client, alice_token).json()["id"]
+    with CaptureQueriesContext(connection) as poll:
+        response = client.get(f"/api/submissions/{pk}", **auth(alice_token))
+    assert response.status_code == 200
+    assert response.json()["status"] == "queued" and response.json()["code"] == "c = a + b"
+    assert len(statements(poll)) == 1, statements(poll)
+    # Graded: the effective verdict needs the latest regrade too (two queries, no more).
+    sub = services.submission_claim(pk, "w1")
+    assert sub is not None
+    services.submission_finish(sub, {"outcome": "passed", "score": 1.0, "max_score": 1.0})
+    with CaptureQueriesContext(connection) as graded:
+        data = client.get(f"/api/submissions/{pk}", **auth(alice_token)).json()
+    assert data["outcome"] == "passed" and data["score"] == 1.0
+    assert len(statements(graded)) == 2, statements(graded)
+
+
+def test_a_poll_of_someone_elses_submission_is_still_refused(course, alice_token, bob):
+    pk = submit(Client(), alice_token).json()["id"]
+    bob_token = ApiToken.objects.issue(bob)
+    response = Client().get(f"/api/submissions/{pk}", **auth(bob_token))
+    assert response.status_code == 404
+
+
+# --- The token cache ----------------------------------------------------------------------
+
+
+def test_a_cached_token_costs_no_query(alice, alice_token):
+    assert ApiToken.objects.user_for(alice_token) == alice
+    with CaptureQueriesContext(connection) as again:
+        user = ApiToken.objects.user_for(alice_token)
+    assert user == alice and len(again.captured_queries) == 0
+    assert user is not ApiToken.objects.user_for(alice_token)  # a copy per request
+
+
+def test_a_reissued_token_stops_working_at_once(course, alice):
+    old = ApiToken.objects.issue(alice)
+    client = Client()
+    assert client.get("/api/submissions/1", **auth(old)).status_code == 404  # known user
+    new = ApiToken.objects.issue(alice)
+    assert client.get("/api/submissions/1", **auth(old)).status_code == 401
+    assert client.get("/api/submissions/1", **auth(new)).status_code == 404
+
+
+def test_a_deactivated_user_is_refused_at_once(course, alice, alice_token):
+    client = Client()
+    assert client.get("/api/submissions/1", **auth(alice_token)).status_code == 404
+    alice.is_active = False
+    alice.save()
+    assert client.get("/api/submissions/1", **auth(alice_token)).status_code == 401
+
+
+def test_a_token_changed_by_another_process_is_forgotten(alice, alice_token):
+    """Another web process re-issued the token: its signal ran there, not here. The
+    generation it bumped in Redis makes this process forget its cache at its next look."""
+    assert ApiToken.objects.user_for(alice_token) == alice
+    ApiToken.objects.filter(user=alice).update(key_hash="0" * 64)  # no signal here
+    assert ApiToken.objects.user_for(alice_token) == alice  # still cached
+    ratelimit.client().incr(account_models.TOKEN_GENERATION_KEY)
+    account_models._generation[0] = float("-inf")  # as if a second had passed
+    assert ApiToken.objects.user_for(alice_token) is None
+
+
+def test_unknown_tokens_are_not_cached():
+    for n in range(50):
+        assert ApiToken.objects.user_for(f"guess-{n}") is None
+    assert account_models._cache == {}
+
+
+# --- Redis: the rate limit and the long-poll slot in one round trip -----------------------
+
+
+def test_rate_and_slot_share_one_round_trip(alice):
+    rate = ratelimit.Rate(2, 60)
+    ratelimit.reset("bench-submit", str(alice.pk), rate)
+    key = ratelimit.slot_key("bench-poll", str(alice.pk))
+    ratelimit.client().delete(key)
+    with mock.patch.object(ratelimit.redis.client.Pipeline, "execute",
+                           autospec=True, side_effect=ratelimit.redis.client.Pipeline.execute
+                           ) as execute:
+        decision, token = ratelimit.hit_and_slot("bench-submit", str(alice.pk), rate,
+                                                 "bench-poll", str(alice.pk), 1, 30)
+    assert execute.call_count == 1
+    assert decision.allowed and token is not None
+    with ratelimit.held_slot("bench-poll", str(alice.pk), token) as held:
+        assert held and ratelimit.client().zcard(key) == 1
+        # The cap is 1: a second submit is counted but gets no slot.
+        second, none = ratelimit.hit_and_slot("bench-submit", str(alice.pk), rate,
+                                              "bench-poll", str(alice.pk), 1, 30)
+        assert second.allowed and none is None
+    assert ratelimit.client().zcard(key) == 0  # released
+    third, token = ratelimit.hit_and_slot("bench-submit", str(alice.pk), rate,
+                                          "bench-poll", str(alice.pk), 1, 30)
+    assert not third.allowed and third.retry_after >= 1
+    with ratelimit.held_slot("bench-poll", str(alice.pk), token):
+        pass
+    assert ratelimit.client().zcard(key) == 0
+    ratelimit.reset("bench-submit", str(alice.pk), rate)
