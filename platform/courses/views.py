@@ -11,14 +11,16 @@ from django.utils.translation import gettext as _
 
 from accounts.models import current_user
 from courses.feedback_ui import feedback_strings
-from courses.models import Exercise, Lesson, pick_language
+from courses.models import Exercise, pick_language
 from courses.rendering import highlight_python, render_markdown, render_prose, strip_title
 from courses.selectors import (
     attempts_by_exercise,
     best_scores,
     lessons_with_progress,
     passed_exercise_ids,
+    visible_lessons,
 )
+from dashboard.grades import counts, optional_reason, student_deadlines
 from drafts.models import Draft
 from drafts.preferences import page_language, use_preferred_language
 
@@ -39,8 +41,8 @@ def course_index(request: HttpRequest) -> HttpResponse:
 @login_required
 @use_preferred_language
 def lesson_page(request: HttpRequest, slug: str) -> HttpResponse:
-    lesson = Lesson.objects.filter(slug=slug).first()
-    if lesson is None:
+    lesson = visible_lessons(request.user).filter(slug=slug).first()
+    if lesson is None:  # no such lesson, or not open yet (lesson.yaml `opens`)
         raise Http404(f"There is no lesson {slug!r}.")
     lang = page_language()
     exercises = {
@@ -55,6 +57,8 @@ def lesson_page(request: HttpRequest, slug: str) -> HttpResponse:
         "attempts": attempts_by_exercise(request.user, ex_list),
         "drafts": {d.exercise_id: d for d in Draft.objects.filter(
             user=current_user(request), exercise__in=ex_list)},
+        "due": student_deadlines(request.user, ex_list),
+        "user_id": request.user.pk,
     }
     blocks = render_prose(strip_title(pick_language(lesson.prose, lang)))
     items: list[dict[str, Any]] = []
@@ -76,11 +80,12 @@ def lesson_page(request: HttpRequest, slug: str) -> HttpResponse:
         if slug_ not in placed:
             items.append(_exercise_item(exercise, lang, state))
             toc.append(_toc_entry(items[-1]))
-    lessons = list(Lesson.objects.all())
+    lessons = list(visible_lessons(request.user))
     index = [x.pk for x in lessons].index(lesson.pk)
     previous = lessons[index - 1] if index > 0 else None
     following = lessons[index + 1] if index + 1 < len(lessons) else None
-    cells = [i for i in items if i["kind"] == "exercise"]
+    # Optional exercises count in neither x nor n of "x of n" (each says why on its cell).
+    cells = [i for i in items if i["kind"] == "exercise" and not i["optional"]]
     context = {
         "lesson": lesson,
         "title": pick_language(lesson.title, lang),
@@ -119,6 +124,8 @@ def _exercise_item(exercise: Exercise, lang: str, state: dict[str, Any]) -> dict
         "prompt_html": render_markdown(data["prompt"]),
         "setup_html": highlight_python(data["setup"]) if data["setup"].strip() else "",
         "passed": exercise.id in state["passed"],
+        "optional": optional_reason(exercise) if not counts(exercise) else "",
+        "due": state["due"].due_for(state["user_id"], exercise.id),
         "best": state["best"].get(exercise.id),
         # The editor opens on the saved draft, else on the starter code.
         "code": draft.code if draft is not None else data["starter"],
@@ -163,4 +170,5 @@ def ui_strings() -> dict[str, str]:
         "attempt_code": _("The code of this attempt"),
         "close": _("Close"),
         "loading": _("Loading…"),
+        "late": _("late"),
     }

@@ -57,8 +57,9 @@
   function updateProgress() {
     const line = document.querySelector('[data-role="lesson-progress"]');
     if (!line) return;
-    const cells = document.querySelectorAll("section.exercise");
-    const done = document.querySelectorAll('section.exercise [data-role="passed-badge"]:not([hidden])');
+    // Optional exercises (data-optional) count in neither number.
+    const cells = document.querySelectorAll("section.exercise:not([data-optional])");
+    const done = document.querySelectorAll('section.exercise:not([data-optional]) [data-role="passed-badge"]:not([hidden])');
     line.textContent = t("progress", { done: done.length, total: cells.length });
   }
 
@@ -394,7 +395,8 @@
           "aria-expanded": isOpen ? "true" : "false", title: t("show_attempt") },
           el("time", { datetime: a.created_at || "" }, when), " ",
           el("span", { class: `outcome-word ${a.outcome || ""}` }, word), " ",
-          a.status === "graded" ? el("span", { class: "score" }, `${formatNumber(a.score)} / ${formatNumber(a.max_score)}`) : "");
+          a.status === "graded" ? el("span", { class: "score" }, `${formatNumber(a.score)} / ${formatNumber(a.max_score)}`) : "",
+          a.late ? el("span", { class: "late" }, ` ${t("late")}`) : "");
         const restore = el("button", { type: "button", class: "restore",
           "aria-label": `${t("restore")}: ${when} ${word}` }, t("restore"));
         restore.addEventListener("click", () => this.restore(a));
