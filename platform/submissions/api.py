@@ -34,6 +34,7 @@ from submissions.services import (
     rate_limited_messages,
     submission_create,
     submission_rate,
+    submission_rate_and_wait_slot,
 )
 
 MAX_WAIT_SECONDS = 25.0
@@ -133,26 +134,34 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
     rejected = code_rejection(code)
     if rejected is not None:
         return _rejected(request, rejected)
-    decision = submission_rate(request.user)
-    if not decision.allowed:
-        texts = rate_limited_messages(decision.retry_after)
-        response = _error(429, _in_callers_language(request, texts),
-                          retry_after=decision.retry_after, reason="rate-limited",
-                          messages=texts)
-        response["Retry-After"] = str(decision.retry_after)
-        return response
-    try:
-        sub = submission_create(user=request.user, exercise=exercise, code=code, kind=kind)
-    except CodeRejected as refusal:
-        return _rejected(request, refusal)
-    except SubmissionRefused as refused:  # one in flight per student, or budget used up
-        response = _error(429, _in_callers_language(request, refused.messages),
-                          retry_after=refused.retry_after, reason=refused.reason,
-                          messages=refused.messages)
-        response["Retry-After"] = str(refused.retry_after)
-        return response
-    if wait and sub.status != Submission.Status.GRADED:
-        sub = _wait_graded_capped(request, sub, wait)
+    # The rate limit and, for a submit that will wait, a long-poll slot: one round trip.
+    slot_token = None
+    if wait:
+        decision, slot_token = submission_rate_and_wait_slot(
+            request.user, wait + WAIT_SLOT_MARGIN_SECONDS)
+    else:
+        decision = submission_rate(request.user)
+    with ratelimit.held_slot("long-poll", str(request.user.pk), slot_token) as held:
+        if not decision.allowed:
+            texts = rate_limited_messages(decision.retry_after)
+            response = _error(429, _in_callers_language(request, texts),
+                              retry_after=decision.retry_after, reason="rate-limited",
+                              messages=texts)
+            response["Retry-After"] = str(decision.retry_after)
+            return response
+        try:
+            sub = submission_create(user=request.user, exercise=exercise, code=code, kind=kind)
+        except CodeRejected as refusal:
+            return _rejected(request, refusal)
+        except SubmissionRefused as refused:  # one in flight per student, or budget used up
+            response = _error(429, _in_callers_language(request, refused.messages),
+                              retry_after=refused.retry_after, reason=refused.reason,
+                              messages=refused.messages)
+            response["Retry-After"] = str(refused.retry_after)
+            return response
+        # Beyond the long-poll cap (no slot) the answer is the current status at once.
+        if wait and held and sub.status != Submission.Status.GRADED:
+            sub = _wait_graded(sub, wait)
     url = reverse("api-submission", args=[sub.pk])
     return JsonResponse({**verdict_json(sub), "url": url}, status=202,
                         headers={"Location": url})

@@ -107,6 +107,18 @@ def submission_rate(user: Any) -> ratelimit.Decision:
     return ratelimit.hit("submit", f"{user.pk}:{joined.timestamp() if joined else ''}", rate)
 
 
+def submission_rate_and_wait_slot(user: Any, ttl: float) -> tuple[ratelimit.Decision,
+                                                                 str | None]:
+    """`submission_rate`, and one of the user's long-poll slots (settings.
+    LONG_POLL_MAX_PER_USER) for a submit that waits for its verdict: one Redis round trip.
+    The slot's token (None: none free) goes to `ratelimit.held_slot("long-poll", …)`."""
+    rate = ratelimit.Rate.parse(settings.SUBMISSION_RATE_LIMIT)
+    joined = getattr(user, "date_joined", None)
+    return ratelimit.hit_and_slot(
+        "submit", f"{user.pk}:{joined.timestamp() if joined else ''}", rate,
+        "long-poll", str(user.pk), settings.LONG_POLL_MAX_PER_USER, ttl)
+
+
 def rate_limited_messages(retry_after: int) -> dict[str, str]:
     """Why a submit got 429 from the rate limit, in every page language."""
     count, _, seconds = settings.SUBMISSION_RATE_LIMIT.partition("/")
