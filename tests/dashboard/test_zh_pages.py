@@ -137,3 +137,15 @@ def test_account_page_has_no_english_in_chinese(zh, seeded, name):
     assert response.status_code in (200, 404)
     left = english_left(response.content.decode(), TECHNICAL | data_words())
     assert not left, f"{name}: English left in 简体中文: {left}"
+
+
+def test_dashboard_messages_in_chinese(zh, seeded):
+    """What the views say through messages.*() and form errors follows the language too."""
+    zh.force_login(seeded.teacher)
+    url = reverse("dashboard:override", args=["pytorch", "tensor-broadcast", "alice"])
+    html = zh.post(url, {"action": "set", "score": "99"}).content.decode()
+    assert "分数必须在 0 到 1 之间。" in html
+    html = zh.post(url, {"action": "set", "score": "0.5", "comment": ""},
+                   follow=True).content.decode()
+    assert "已设定 alice 在 tensor-broadcast 上的分数。" in html
+    assert "Score set for" not in html

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from courses.models import Exercise, Lesson
@@ -40,7 +41,7 @@ def lesson_edit(request: HttpRequest, course: Course, slug: str = "") -> HttpRes
         doc, problems = authoring.check_lesson(lesson, fields)
         if doc is not None:
             lesson = services.lesson_save(lesson=lesson, doc=doc, course=course)
-            messages.success(request, f"Lesson {lesson.slug} saved.")
+            messages.success(request, _("Lesson %(slug)s saved.") % {"slug": lesson.slug})
             return redirect(reverse("dashboard:lesson-edit", args=[course.slug, lesson.slug]))
     per_lang = [{"lang": lang, "title": fields[f"title_{lang}"],
                  "summary": fields[f"summary_{lang}"], "prose": fields[f"prose_{lang}"]}
@@ -90,7 +91,8 @@ def exercise_new(request: HttpRequest, course: Course, lesson: str) -> HttpRespo
         fields = authoring.fields_from_post(request.POST)
         slug = slugify(fields["slug"])
         if not slug or reads.slug_taken(slug):
-            messages.error(request, f"Choose another slug: {fields['slug']!r} is empty or taken.")
+            messages.error(request, _("Choose another slug: “%(slug)s” is empty or taken.")
+                           % {"slug": fields["slug"]})
         else:
             fields["slug"] = slug
             services.draft_save(lesson=obj, fields=fields, by=request.user)
@@ -119,12 +121,12 @@ def exercise_edit(request: HttpRequest, course: Course, slug: str) -> HttpRespon
         fields["slug"] = slug  # renaming would orphan submissions
         if request.POST.get("action") == "discard" and draft is not None:
             draft.delete()
-            messages.success(request, "Draft discarded.")
+            messages.success(request, _("Draft discarded."))
             return redirect(reverse("dashboard:exercise-edit", args=[course.slug, slug])
                             if exercise else reverse("dashboard:home", args=[course.slug]))
         draft = services.draft_save(lesson=lesson, fields=fields, by=request.user)
         if not draft.problems:
-            messages.success(request, "Draft saved. Validate it, then publish.")
+            messages.success(request, _("Draft saved. Validate it, then publish."))
         return redirect(reverse("dashboard:exercise-edit", args=[course.slug, slug]))
     if draft is not None:
         fields = draft.fields
@@ -156,7 +158,7 @@ def exercise_preview(request: HttpRequest, course: Course) -> HttpResponse:
 @course_view(roles=(INSTRUCTOR,))
 def exercise_validate(request: HttpRequest, course: Course, slug: str) -> HttpResponse:
     """Save the form as the draft, then queue check_lessons for it."""
-    lesson, _, _ = _editable(course, slug)
+    lesson = _editable(course, slug)[0]
     fields = authoring.fields_from_post(request.POST)
     fields["slug"] = slug
     draft = services.draft_save(lesson=lesson, fields=fields, by=request.user)
@@ -192,21 +194,22 @@ def api_validation(request: HttpRequest, course: Course, pk: int) -> HttpRespons
 @require_POST
 @course_view(roles=(INSTRUCTOR,))
 def exercise_publish(request: HttpRequest, course: Course, slug: str) -> HttpResponse:
-    _, exercise, draft = _editable(course, slug)
+    exercise, draft = _editable(course, slug)[1:]
     if draft is None or draft.spec is None:
-        messages.error(request, "Nothing to publish: save a draft without problems first.")
+        messages.error(request, _("Nothing to publish: save a draft without problems first."))
         return redirect(reverse("dashboard:exercise-edit", args=[course.slug, slug]))
     if services.validated(draft) is None:
-        messages.error(request, "Validate this exact draft (and pass) before publishing.")
+        messages.error(request, _("Validate this exact draft (and pass) before publishing."))
         return redirect(reverse("dashboard:exercise-edit", args=[course.slug, slug]))
     before = exercise.current_version_id if exercise else None
     exercise = services.publish(draft=draft)
     version = exercise.current_version
     assert version is not None  # publishing always leaves a current version
     if version.pk != before:
-        messages.success(request, f"Published {slug} as version {version.number}. "
-                                  "Regrade past submissions below if scores should follow.")
+        messages.success(request, _("Published %(slug)s as version %(number)s. Regrade past "
+                                    "submissions below if scores should follow.")
+                         % {"slug": slug, "number": version.number})
     else:
-        messages.success(request, f"Published {slug}; grading is unchanged "
-                                  f"(still version {version.number}).")
+        messages.success(request, _("Published %(slug)s; grading is unchanged (still version "
+                                    "%(number)s).") % {"slug": slug, "number": version.number})
     return redirect(reverse("dashboard:exercise", args=[course.slug, slug]))

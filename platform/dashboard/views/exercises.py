@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from courses.feedback_ui import feedback_strings
@@ -123,7 +124,11 @@ def regrade_start(request: HttpRequest, course: Course, slug: str) -> HttpRespon
         regrade = services.regrade_start(course=course, exercise=exercise, by=request.user,
                                          student=student)
     except services.RegradeBusy as busy:  # one regrade per exercise at a time
-        messages.error(request, str(busy))
+        # services words it in English with the running job's details; other languages
+        # get the rule and what to do.
+        messages.error(request, str(busy) if page_language() == "en" else _(
+            "Another regrade of this exercise is running; regrades of one exercise run one "
+            "at a time. Start this one when it has finished."))
         return redirect(reverse("dashboard:exercise", args=[course.slug, exercise.slug]))
     return redirect(reverse("dashboard:regrade", args=[course.slug, regrade.pk]))
 

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from courses.models import pick_language
@@ -137,7 +138,8 @@ def override(request: HttpRequest, course: Course, slug: str, username: str) -> 
     if request.method == "POST":
         if request.POST.get("action") == "clear":
             services.override_clear(course=course, user=student, exercise=exercise)
-            messages.success(request, f"Override removed for {student.username}.")
+            messages.success(request, _("Override removed for %(username)s.")
+                             % {"username": student.username})
             return redirect(reverse("dashboard:gradebook", args=[course.slug]))
         try:
             services.override_set(
@@ -146,9 +148,13 @@ def override(request: HttpRequest, course: Course, slug: str, username: str) -> 
                 comment=request.POST.get("comment", ""), by=request.user,
             )
         except ValueError as exc:
-            error = str(exc) if "between" in str(exc) else "The score must be a number."
+            # services says "between 0 and max" in English; the reader gets their language.
+            error = (_("The score must be between 0 and %(max)s.")
+                     % {"max": f"{selectors.max_score(exercise):g}"} if "between" in str(exc)
+                     else _("The score must be a number."))
         else:
-            messages.success(request, f"Score set for {student.username} on {exercise.slug}.")
+            messages.success(request, _("Score set for %(username)s on %(slug)s.")
+                             % {"username": student.username, "slug": exercise.slug})
             return redirect(reverse("dashboard:gradebook", args=[course.slug]))
     best = selectors.best_effective(exercise, [student.pk], course).get(student.pk)
     return render(request, "dashboard/override.html", _ctx(
