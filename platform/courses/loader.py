@@ -65,12 +65,16 @@ EXERCISE_KEYS = (
     *META_KEYS,
 )
 REQUIRED_EXERCISE_KEYS = ("slug", "title", "prompt", "hints", "queue", "checks")
-KIND_KEYS = ("name", "call", "assert")
+KIND_KEYS = ("name", "call", "assert", "heldout", "structure", "losses")
 COMMON_CHECK_KEYS = ("points", "label", "hidden", "rtol", "atol", "message")
 KIND_OPTIONS = {
     "name": ("values", "nonconstant", "storage", "separate_from", "trained", "moved"),
     "call": ("args", "values", "nonconstant"),
     "assert": ("uses",),
+    # Training checks (grading/models_rebuild.py).
+    "heldout": ("data", "heldout_data", "accuracy", "uses"),
+    "structure": (),
+    "losses": ("below",),
 }
 STORAGE_VALUES = ("unchanged",)
 MAX_HINTS = 3
@@ -426,6 +430,112 @@ def _parse_problem(r: _Reader, file: Path, source: str) -> bool:
 # --------------------------------------------------------------------------- checks
 
 
+MAX_HELDOUT_BYTES = 2 * 2**20
+
+
+def _heldout_bytes(r: _Reader, file: Path, raw: dict) -> str | None:
+    """The held-out set as base64: inline (``heldout_data``, as authoring dumps it) or read
+    from ``data``, a .npz in the lesson folder that the run's files never include."""
+    import base64
+    import binascii
+    import io
+
+    import numpy as np
+
+    if "heldout_data" in raw:
+        line, text = _key_line(raw, "heldout_data"), raw["heldout_data"]
+        try:
+            blob = base64.b64decode(str(text), validate=True)
+        except (binascii.Error, ValueError):
+            r.add(file, line, "heldout_data must be base64 text")
+            return None
+    elif isinstance(raw.get("data"), str):
+        line, rel = _key_line(raw, "data"), raw["data"]
+        lesson = file.parent.parent.parent
+        path = lesson / rel
+        if rel.startswith("/") or ".." in Path(rel).parts or not rel.endswith(".npz"):
+            r.add(file, line, f"data {rel!r} must be a .npz path inside the lesson folder")
+            return None
+        if not path.is_file():
+            r.add(file, line, f"data file {rel!r} not found in {lesson.name}/")
+            return None
+        blob = path.read_bytes()
+    else:
+        r.add(file, _node_line(raw), "a heldout check needs data: a .npz file of the lesson")
+        return None
+    if len(blob) > MAX_HELDOUT_BYTES:
+        r.add(file, line, f"the held-out data is over {MAX_HELDOUT_BYTES // 2**20} MiB")
+        return None
+    try:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+            X, y = npz["X"], npz["y"]
+        if X.ndim < 2 or y.ndim != 1 or len(X) != len(y) or not len(y):
+            raise ValueError(f"X {X.shape} and y {y.shape} do not pair up")
+        if X.dtype.kind not in "uif" or y.dtype.kind not in "ui":
+            raise ValueError("X must be numbers and y whole numbers (class indices)")
+    except Exception as exc:  # not an npz, no X/y arrays, object arrays...
+        r.add(file, line, f"held-out data unusable: {exc}"[:300])
+        return None
+    return base64.b64encode(blob).decode("ascii")
+
+
+def _training_check(
+    r: _Reader, file: Path, raw: dict, kind: str, target: str, defined: set[str] | None,
+    kw: dict[str, Any],
+) -> bool:
+    """heldout (a model name, or a formula over uses and X), structure, losses."""
+    tline = _key_line(raw, kind)
+    kw[kind] = target
+    if kind == "heldout" and not target.isidentifier():
+        try:
+            free = safe_expr.free_names(target)
+            uses = _str_list(r, file, raw.get("uses"), _key_line(raw, "uses"), "uses")
+            missing = [n for n in free if n not in uses and n != "X"]
+            if missing:
+                r.add(file, tline, f"heldout formula reads {', '.join(missing)} but uses does "
+                      "not list it (X is the held-out inputs)")  # fmt: skip
+                return False
+            safe_expr.validate(target, (*uses, "X"))
+        except safe_expr.UnsafeExpression as exc:
+            r.add(file, tline, f"heldout formula refused: {exc}")
+            return False
+        kw["uses"] = tuple(uses)
+        names = uses
+    else:
+        if "uses" in raw:
+            r.add(file, _key_line(raw, "uses"), "uses goes with a heldout formula only")
+            return False
+        names = [target]
+    for name in names:
+        if not name.isidentifier():
+            r.add(file, tline, f"{kind} {name!r} must be a Python name")
+            return False
+        if defined is not None and name not in defined:
+            r.add(file, tline, f"{kind} check names {name!r}, but the reference solution "
+                  "(with setup) does not define it")  # fmt: skip
+            return False
+    if kind == "heldout":
+        accuracy = _as_float(raw.get("accuracy"))
+        if accuracy is None or not 0 < accuracy <= 1:
+            r.add(file, _key_line(raw, "accuracy") or tline,
+                  "a heldout check needs accuracy: a number in (0, 1]")  # fmt: skip
+            return False
+        kw["accuracy"] = accuracy
+        data = _heldout_bytes(r, file, raw)
+        if data is None:
+            return False
+        kw["heldout_data"] = data
+        if isinstance(raw.get("data"), str):
+            kw["data"] = raw["data"]
+    if kind == "losses" and "below" in raw:
+        below = _as_float(raw["below"])
+        if below is None or not math.isfinite(below):
+            r.add(file, _key_line(raw, "below"), "below must be a number")
+            return False
+        kw["below"] = below
+    return True
+
+
 def _check(
     r: _Reader, file: Path, raw: Any, line: int | None, defined: set[str] | None
 ) -> CheckSpec | None:
@@ -437,7 +547,7 @@ def _check(
     kinds = [k for k in KIND_KEYS if k in raw]
     if len(kinds) != 1:
         found = ", ".join(kinds) if kinds else "none"
-        r.add(file, line, f"a check needs exactly one of name, call, assert (found: {found})")
+        r.add(file, line, f"a check needs exactly one of {', '.join(KIND_KEYS)} (found: {found})")
         return None
     kind = kinds[0]
     allowed = (*KIND_KEYS, *COMMON_CHECK_KEYS, *KIND_OPTIONS[kind])
@@ -496,6 +606,8 @@ def _check(
                 )
                 ok = False
         kw["args"] = tuple(args)
+    elif kind in ("heldout", "structure", "losses"):
+        ok = _training_check(r, file, raw, kind, target, defined, kw) and ok
     else:
         try:
             free = safe_expr.free_names(target)

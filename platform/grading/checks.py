@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from grading import compare as cmp
-from grading import display, safe_expr, wire
+from grading import display, models_rebuild, safe_expr, wire
 from grading.diagnostics import classify_error, setup_seed
 from grading.messages import render
 from grading.spec import CheckSpec, ExerciseSpec
@@ -81,6 +81,8 @@ def run_check(
             finding = cmp.separate_storage(act, other, check.separate_from)
     elif check.call:
         finding = _call_finding(spec, check, _call_index(spec, i), ref, got, facts)
+    elif check.heldout or check.structure or check.losses:
+        finding = _training_finding(check, ref, got, facts)
     elif check.assert_:
         finding = _assert_finding(check, got)
     else:
@@ -88,6 +90,9 @@ def run_check(
     path = finding.facts.get("path", "")
     # A part of the value (a list item, a module parameter) is named by the checked name.
     shown = f"{check.name or label}{path}" if path else label
+    trained_model = check.structure or check.losses or check.heldout
+    if trained_model and trained_model.isidentifier():
+        shown = trained_model  # messages name the model or list, not the check's label
     all_facts = {**facts, **finding.facts, "name": shown}
     if finding.facts.get("variant") == "parameter":
         all_facts["seed"] = setup_seed(spec.setup, spec.seed)
@@ -112,7 +117,8 @@ def run_check(
 # Failures where the values are not the problem (memory identity): showing two equal
 # values side by side would only confuse.
 _NO_VALUES = frozenset(
-    {"not-in-place", "shares-memory", "forbidden-call", "grad-not-from-backward", "not-trained"}
+    {"not-in-place", "shares-memory", "forbidden-call", "grad-not-from-backward", "not-trained",
+     "heldout-accuracy", "model-unsupported", "structure-mismatch"}
 )
 
 
@@ -146,6 +152,8 @@ def _side_by_side(
         if rec.get("skipped"):
             return expected, display.preview(wire.MissingValue("name", check.call))
         return expected, display.preview(got.values.get(f"call:{k}"))
+    if check.losses:
+        return None, display.preview(got.values.get(check.losses, wire.MissingValue("name", "")))
     if check.assert_:
         # The condition is the instructor's: show only what the student's names hold.
         shown = [n for n in check.uses if n in got.values]
@@ -184,6 +192,33 @@ def _call_finding(
             return cmp.Finding(False, None, {**efacts, "variant": "call", "kind": "error"})
         return cmp.Finding(False, code, {**efacts, "variant": variant, "kind": "error"})
     return cmp.compare(ref.values.get(f"call:{k}"), result, _options(check))
+
+
+def _training_finding(
+    check: CheckSpec, ref: wire.Decoded, got: wire.Decoded, facts: dict[str, Any]
+) -> cmp.Finding:
+    """Held-out accuracy, model structure or loss curve (``grading.models_rebuild``)."""
+    missing = wire.MissingValue("name", "")
+    if check.heldout:
+        if not check.heldout_data:
+            raise BrokenExercise(f"check {check.display!r} has no held-out data")
+        try:
+            return models_rebuild.heldout_finding(
+                check.heldout, check.uses, check.heldout_data, check.accuracy, got
+            )
+        except safe_expr.UnsafeExpression as exc:
+            raise BrokenExercise(f"formula of {check.display!r} refused: {exc}") from None
+    if check.structure:
+        facts["name"] = check.structure
+        try:
+            models_rebuild.layers_of(ref.values.get(check.structure, missing))
+        except models_rebuild.ModelError as exc:
+            raise BrokenExercise(f"the reference's {check.structure!r}: {exc.facts}") from None
+        return models_rebuild.structure_finding(
+            ref.values[check.structure], got.values.get(check.structure, missing)
+        )
+    name = check.losses or ""
+    return models_rebuild.loss_finding(name, got.values.get(name, missing), check.below)
 
 
 def check_asserts(spec: ExerciseSpec) -> None:

@@ -45,6 +45,11 @@ CATALOGUE: dict[str, str] = {
     "not-trained": "a parameter to train was not trained by backward + update steps "
     "(copied, solved for, or never updated)",
     "xor-operator": "`^` (bitwise XOR) used where a power `**` was meant",
+    "heldout-accuracy": "the trained model's accuracy on held-out data the run never saw is "
+    "too low (or the model cannot be evaluated on it)",
+    "model-unsupported": "the exported model cannot be rebuilt from the closed list of layers",
+    "structure-mismatch": "the model's layers (or parameter count) differ from the reference's",
+    "loss-curve": "the recorded per-epoch losses are nan, did not move, went up or ended too high",
 }
 
 _BROADCAST = re.compile(

@@ -43,6 +43,10 @@ def export_names(spec: ExerciseSpec) -> tuple[list[str], list[str]]:
             if c.separate_from:
                 names.append(c.separate_from)
         names.extend(c.uses)
+        # Training checks export the model or loss list (a formula's names are in uses).
+        for target in (c.structure, c.losses, c.heldout):
+            if target and target.isidentifier():
+                names.append(target)
     return list(dict.fromkeys(names)), list(dict.fromkeys(snapshot))
 
 

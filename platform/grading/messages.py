@@ -14,6 +14,8 @@ import string
 from collections.abc import Sequence
 from typing import Any
 
+from grading.training_messages import TRAINING_HIDDEN_WHAT, TRAINING_TEMPLATES
+
 LANGS = ("en", "zh-hans")
 
 # (code, variant) -> {lang: template}. Variant "" is the default for a code.
@@ -479,6 +481,9 @@ HIDDEN_WHAT: dict[str, dict[str, str]] = {
     "forbidden-call": {"en": "a forbidden call", "zh-hans": "使用了不允许的函数"},
 }
 _WHAT_DEFAULT = {"en": "see the lesson", "zh-hans": "请参阅课程内容"}
+# The training checks' templates live in their own table (grading/training_messages.py).
+TEMPLATES.update(TRAINING_TEMPLATES)
+HIDDEN_WHAT.update(TRAINING_HIDDEN_WHAT)
 
 # Short notes appended to a message when a fact calls for it.
 NOTES: dict[str, dict[str, str]] = {

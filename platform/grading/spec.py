@@ -31,6 +31,14 @@ class CheckSpec:
     trained: int = 0  # ≥ 1: the name is a parameter trained by that many backward+update steps
     moved: float = 0.0  # ... and it moved by at least this fraction of its final size
     message: dict[str, str] = field(default_factory=dict)  # custom failure text, per language
+    # Training checks (grading/models_rebuild.py; docs/grading.md, "Training checks"):
+    heldout: str | None = None  # or: a model name, or a formula over `uses` and X ...
+    data: str | None = None  # ... measured on this held-out .npz of the lesson folder ...
+    heldout_data: str = ""  # ... (its bytes, base64: trusted side only, never sent to a run)
+    accuracy: float = 0.0  # ... which must reach this accuracy
+    structure: str | None = None  # or: a model whose layers must match the reference's
+    losses: str | None = None  # or: the losses recorded per epoch, which must go down ...
+    below: float | None = None  # ... and end under this bound
 
     @property
     def display(self) -> str:
@@ -40,6 +48,12 @@ class CheckSpec:
             return self.name
         if self.call:
             return f"{self.call}(...)"
+        if self.structure:
+            return f"{self.structure} (layers)"
+        if self.losses:
+            return f"{self.losses} (loss curve)"
+        if self.heldout:
+            return f"{self.heldout} (held-out accuracy)"
         return self.assert_ or "check"
 
 
