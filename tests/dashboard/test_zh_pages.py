@@ -23,13 +23,14 @@ TECHNICAL = {
     "pytorch", "csv", "redis", "yaml", "markdown", "utf", "api", "json", "url", "email_url",
     "python", "torch", "gpu", "cpu", "zip", "lti", "sql", "sqlite", "celery", "html", "id",
     "manage", "py", "sync_lessons", "english", "softmax", "tensor", "reshape", "cpu_seconds",
-    "limits", "hans", "bulk", "any", "slug",  # language code, queue names, the slug field
+    "limits", "hans", "bulk", "any", "slug", "utc",  # language code, queue names, the slug field
     "username", "email", "first_name", "last_name", "password",  # CSV column names
 }
 SKIP_TAGS = {"script", "style", "code", "pre", "textarea"}
 ATTRS = {"placeholder", "aria-label", "title", "alt"}
 WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
-PATH = re.compile(r"\b[\w-]+(?:/[\w.-]+)+")  # docs/architecture.md: a file name, not prose
+# File names (docs/architecture.md, lesson.yaml) and a YAML key quoted in brackets ("(due:)").
+PATH = re.compile(r"\b[\w-]+(?:/[\w.-]+)+|\b[\w-]+\.(?:yaml|md|py|csv|zip)\b|(?<=[(（])\w+:")
 
 
 class VisibleText(HTMLParser):
@@ -98,6 +99,9 @@ def test_the_check_can_fail():
     assert english_left("<p>Gradebook</p><p>alice · CSV</p>", allowed) == ["Gradebook"]
     assert english_left('<input placeholder="name or e-mail">', allowed) == ["name or e-mail"]
     assert english_left("<pre>print(x)</pre><code>shape</code><p>成绩</p>", allowed) == []
+    # File names and a bracketed YAML key are not prose; a label with a colon still is.
+    assert english_left("<p>见 docs/architecture.md 和 lesson.yaml（due:）</p>", allowed) == []
+    assert english_left("<p>Workflow: 保存</p>", allowed) == ["Workflow: 保存"]
 
 
 @pytest.fixture
