@@ -201,3 +201,36 @@ def test_rate_and_slot_share_one_round_trip(alice):
         pass
     assert ratelimit.client().zcard(key) == 0
     ratelimit.reset("bench-submit", str(alice.pk), rate)
+
+
+# --- A token request to the API skips the cookie machinery --------------------------------
+
+
+def test_a_token_api_request_goes_past_sessions_and_messages(course, alice_token):
+    from submissions import api
+
+    seen: dict[str, object] = {}
+    real = api._visible_submission
+
+    def spy(request, pk):
+        seen["session"] = hasattr(request, "session")
+        seen["messages"] = hasattr(request, "_messages")
+        return real(request, pk)
+
+    pk = submit(Client(), alice_token).json()["id"]
+    with mock.patch.object(api, "_visible_submission", spy):
+        response = Client().get(f"/api/submissions/{pk}", **auth(alice_token))
+    assert response.status_code == 200
+    assert seen == {"session": False, "messages": False}
+    assert "Cookie" not in response.get("Vary", "") and not response.cookies
+
+
+def test_the_same_api_with_a_session_still_has_one(course, alice):
+    client = Client()
+    client.force_login(alice)
+    response = client.get("/api/exercises/tensor-broadcast/submissions")
+    assert response.status_code == 200 and response.json() == {"submissions": []}
+    # A token on a page (not /api/) keeps the whole chain: the page sees its session.
+    token = ApiToken.objects.issue(alice)
+    page = Client().get("/", **auth(token))
+    assert page.status_code in (200, 302)
