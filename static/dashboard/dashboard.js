@@ -25,6 +25,13 @@ function svg(tag, attrs = {}, text = "") {
   return node;
 }
 
+// Words the script writes come from the page (data-t-* attributes set by the templates in
+// the reader's language); `{name}` placeholders are filled here. English if one is missing.
+function t(node, key, fallback, vars = {}) {
+  const text = (node && node.dataset[key]) || fallback;
+  return text.replace(/\{(\w+)\}/g, (all, name) => (name in vars ? String(vars[name]) : all));
+}
+
 async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
   if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
@@ -81,10 +88,15 @@ async function watchRegrade() {
   for (;;) {
     await sleep(1000);
     let data;
-    try { data = await getJSON(box.dataset.url); } catch (err) { text.textContent = `(${err.message}; retrying)`; continue; }
+    try { data = await getJSON(box.dataset.url); } catch (err) {
+      text.textContent = t(box, "tRetrying", "({error}; retrying)", { error: err.message });
+      continue;
+    }
     bar.max = Math.max(1, data.total);
     bar.value = data.done + data.failed;
-    text.textContent = `${data.done + data.failed} / ${data.total}${data.failed ? ` (${data.failed} failed)` : ""} — ${data.status}`;
+    const failed = data.failed ? ` ${t(box, "tFailed", "({n} failed)", { n: data.failed })}` : "";
+    const status = t(box, data.status === "done" ? "tDone" : "tRunning", data.status);
+    text.textContent = `${data.done + data.failed} / ${data.total}${failed} — ${status}`;
     if (data.status === "done") { window.location.reload(); return; }
   }
 }
@@ -124,11 +136,14 @@ async function queueSummary() {
   try {
     const data = await getJSON(box.dataset.url);
     const parts = Object.entries(data.queues).map(([name, q]) =>
-      `${name}: ${fmt(q.depth)} waiting, ${fmt(q.workers)} worker(s)`);
-    parts.push(`median time to verdict (1 h): ${fmt(data.last_hour.median_seconds)} s`);
+      t(box, "tQueue", "{name}: {depth} waiting, {workers} worker(s)",
+        { name, depth: fmt(q.depth), workers: fmt(q.workers) }));
+    parts.push(t(box, "tMedian", "median time to verdict (1 h): {seconds} s",
+                 { seconds: fmt(data.last_hour.median_seconds) }));
     box.append(el("p", { class: "queue-line" }, parts.join(" · ")));
   } catch (err) {
-    box.append(el("p", { class: "error" }, `Queue status unavailable (${err.message}).`));
+    box.append(el("p", { class: "error" },
+                  t(box, "tUnavailable", "Queue status unavailable ({error}).", { error: err.message })));
   }
 }
 
@@ -182,8 +197,9 @@ async function pollValidation(url) {
       const publish = document.getElementById("publish-button");
       const note = document.getElementById("publish-note");
       if (publish) publish.disabled = !data.can_publish;
-      if (note) note.textContent = data.can_publish ? "This draft passed validation." :
-        "Publishing needs a saved draft that passed validation.";
+      if (note) note.textContent = data.can_publish
+        ? t(note, "tPassed", "This draft passed validation.")
+        : t(note, "tNeeded", "Publishing needs a saved draft that passed validation.");
       return data;
     }
     await sleep(1000);
@@ -200,10 +216,15 @@ function setupValidate(form) {
     const publish = document.getElementById("publish-button");
     if (publish) publish.disabled = true;
     button.disabled = true;
-    body.replaceChildren(el("p", { class: "status" }, "Saving the draft and queueing the checks…"));
+    body.replaceChildren(el("p", { class: "status" },
+      t(button, "tSaving", "Saving the draft and queueing the checks…")));
     try {
       const { ok, data } = await post(button.getAttribute("formaction"), form);
-      if (!ok) { showProblems(body, data.error || "Could not validate.", data.problems); return; }
+      if (!ok) {
+        showProblems(body, data.error || t(button, "tFailedToValidate", "Could not validate."),
+                     data.problems);
+        return;
+      }
       await pollValidation(data.url);
     } finally {
       button.disabled = false;

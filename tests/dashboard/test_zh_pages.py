@@ -28,6 +28,7 @@ TECHNICAL = {
 }
 SKIP_TAGS = {"script", "style", "code", "pre", "textarea"}
 ATTRS = {"placeholder", "aria-label", "title", "alt"}
+PLACEHOLDER = re.compile(r"\{\w+\}")  # {name} in data-t-* texts, filled in by the script
 WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
 # File names (docs/architecture.md, lesson.yaml) and a YAML key quoted in brackets ("(due:)").
 PATH = re.compile(r"\b[\w-]+(?:/[\w.-]+)+|\b[\w-]+\.(?:yaml|md|py|csv|zip)\b|(?<=[(（])\w+:")
@@ -43,9 +44,11 @@ class VisibleText(HTMLParser):
         if tag in SKIP_TAGS:
             self.skip += 1
         for name, value in attrs:
-            if value and (name in ATTRS or (tag == "input" and name == "value"
-                                             and ("type", "submit") in attrs)):
-                self.chunks.append(value)
+            # data-t-*: the words static/dashboard/dashboard.js writes into the page.
+            if value and (name in ATTRS or name.startswith("data-t-")
+                          or (tag == "input" and name == "value"
+                              and ("type", "submit") in attrs)):
+                self.chunks.append(PLACEHOLDER.sub("", value))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in SKIP_TAGS and self.skip:
@@ -102,6 +105,7 @@ def test_the_check_can_fail():
     # File names and a bracketed YAML key are not prose; a label with a colon still is.
     assert english_left("<p>见 docs/architecture.md 和 lesson.yaml（due:）</p>", allowed) == []
     assert english_left("<p>Workflow: 保存</p>", allowed) == ["Workflow: 保存"]
+    assert english_left('<p data-t-x="{n} 个失败" data-t-y="{n} failed">', allowed) == [" failed"]
 
 
 @pytest.fixture

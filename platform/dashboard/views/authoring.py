@@ -165,7 +165,7 @@ def exercise_validate(request: HttpRequest, course: Course, slug: str) -> HttpRe
     wants_json = "application/json" in request.headers.get("Accept", "")
     if draft.spec is None:
         if wants_json:
-            return JsonResponse({"error": "The exercise has format problems.",
+            return JsonResponse({"error": _("The exercise has format problems."),
                                  "problems": draft.problems}, status=400)
         return redirect(reverse("dashboard:exercise-edit", args=[course.slug, slug]))
     validation = services.validation_start(spec=ExerciseSpec.from_dict(draft.spec), by=request.user)
