@@ -27,11 +27,13 @@ from grading.scoring import counted_score
 from submissions import workers
 from submissions.models import Submission
 from submissions.services import (
+    NOTICE_FIELDS,
     CodeRejected,
     SubmissionRefused,
     code_rejection,
     done_key,
     rate_limited_messages,
+    stored_from_notice,
     submission_create,
     submission_rate,
     submission_rate_and_wait_slot,
@@ -232,9 +234,13 @@ def _wait_graded(sub: Submission, wait: float) -> Submission:
     # re-reading it at once (one query less per submission under load). No wake-up is lost:
     # the notice is a list entry that outlives a verdict stored before BLPOP starts.
     fresh = True
+    stored: dict[str, Any] | None = None
     while True:
-        if not fresh:
-            sub.refresh_from_db(fields=["status", "outcome", "score", "max_score", "verdict"])
+        if stored is not None:  # the worker's notice holds what it stored: no re-read
+            for field, value in stored.items():
+                setattr(sub, field, value)
+        elif not fresh:
+            sub.refresh_from_db(fields=list(NOTICE_FIELDS))
         fresh = False
         left = deadline - time.monotonic()
         if sub.status == Submission.Status.GRADED or left <= 0:
@@ -245,7 +251,9 @@ def _wait_graded(sub: Submission, wait: float) -> Submission:
             connection.close()
         try:
             # Wake every 5 s even without news: a notice is lost if Redis restarts meanwhile.
-            workers.redis_waiting_client().blpop([key], timeout=max(0.01, min(left, 5.0)))
+            popped = workers.redis_waiting_client().blpop(
+                [key], timeout=max(0.01, min(left, 5.0)))
+            stored = stored_from_notice(popped[1], sub) if popped else None
         except redis.RedisError:
             time.sleep(min(max(left, 0.0), 1.0))  # Redis away: poll the database gently
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -403,23 +404,32 @@ def submission_finish(sub: Submission, verdict: dict[str, Any],
         cpu_ms=sub.cpu_ms,
     )
     if done == 1:
-        notify_done(sub.pk)
+        notify_done(sub.pk, {**{field: getattr(sub, field) for field in NOTICE_FIELDS},
+                             "created_at": sub.created_at.isoformat()})
     return done == 1
 
 
 DONE_NOTICE_SECONDS = 60
+# What a verdict's notice carries: the columns it just stored, so that the reader it wakes
+# answers without reading them back (one query less per submission).
+NOTICE_FIELDS = ("status", "outcome", "score", "max_score", "verdict")
 
 
-def notify_done(submission_id: int) -> None:
-    """Wake a long-polling reader (…?wait=S); best effort, readers re-read the row anyway.
+def notify_done(submission_id: int, stored: dict[str, Any] | None = None) -> None:
+    """Wake a long-polling reader (…?wait=S); best effort, readers re-read the row anyway
+    unless the notice carries the `stored` columns (see `stored_from_notice`).
 
     A list, not pub/sub: a notice pushed before the reader starts to wait is still there
     (no lost wake-up), and BLPOP uses an ordinary pooled connection.
     """
     key = done_key(submission_id)
     try:
+        notice = json.dumps(stored, allow_nan=False) if stored else "graded"
+    except (TypeError, ValueError):  # not JSON as stored (cannot happen for a JSONField)
+        notice = "graded"
+    try:
         pipe = workers.redis_client().pipeline(transaction=False)
-        pipe.lpush(key, "graded")
+        pipe.lpush(key, notice)
         pipe.expire(key, DONE_NOTICE_SECONDS)
         pipe.execute()
     except redis.RedisError as exc:
@@ -428,6 +438,25 @@ def notify_done(submission_id: int) -> None:
 
 def done_key(submission_id: int) -> str:
     return f"pdl:done:{submission_id}"
+
+
+def stored_from_notice(notice: str, sub: Submission) -> dict[str, Any] | None:
+    """The columns a verdict's notice for `sub` carries, or None: read the row (a bare
+    "graded" from the sweeper, or a notice left for another row that had the same id, as
+    after a database restore: `created_at` tells them apart)."""
+    try:
+        stored = json.loads(notice)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(stored, dict) or set(stored) != {*NOTICE_FIELDS, "created_at"}:
+        return None
+    try:
+        created = datetime.fromisoformat(str(stored.pop("created_at")))
+        if created != sub.created_at or stored["status"] != Submission.Status.GRADED:
+            return None
+    except (TypeError, ValueError):  # a naive or garbled time
+        return None
+    return stored
 
 
 def internal_error_verdict(message: str, max_score: float) -> dict[str, Any]:

@@ -234,3 +234,59 @@ def test_the_same_api_with_a_session_still_has_one(course, alice):
     token = ApiToken.objects.issue(alice)
     page = Client().get("/", **auth(token))
     assert page.status_code in (200, 302)
+
+
+# --- The verdict's notice wakes a waiting submit with what was stored ---------------------
+
+
+def _finished(course, token: str) -> Submission:
+    pk = submit(Client(), token).json()["id"]
+    reader = Submission.objects.select_related("exercise", "version").get(pk=pk)  # queued
+    sub = services.submission_claim(pk, "w1")
+    assert sub is not None
+    ratelimit.client().delete(services.done_key(pk))  # REDIS_URL is this test's own db
+    assert services.submission_finish(sub, {"outcome": "failed", "score": 0.0,
+                                            "max_score": 1.0, "checks": []})
+    return reader
+
+
+def test_a_waiting_reader_takes_the_verdict_from_the_notice(course, alice_token):
+    from submissions import api
+
+    reader = _finished(course, alice_token)
+    assert reader.status == Submission.Status.QUEUED
+    with CaptureQueriesContext(connection) as woken:
+        got = api._wait_graded(reader, 2.0)
+    assert got.status == "graded" and got.outcome == "failed" and got.score == 0.0
+    assert got.verdict["checks"] == []
+    assert woken.captured_queries == []
+    ratelimit.client().delete(services.done_key(reader.pk))
+
+
+def test_a_bare_notice_still_reads_the_row(course, alice_token):
+    from submissions import api
+
+    reader = _finished(course, alice_token)
+    key = services.done_key(reader.pk)
+    ratelimit.client().delete(key)
+    services.notify_done(reader.pk)  # as the sweeper sends it: no columns
+    with CaptureQueriesContext(connection) as woken:
+        got = api._wait_graded(reader, 2.0)
+    assert got.outcome == "failed" and len(woken.captured_queries) == 1
+    ratelimit.client().delete(key)
+    for forged in ("graded", "[]", '{"status": "queued"}', "{"):
+        assert services.stored_from_notice(forged, reader) is None
+
+
+def test_a_notice_left_for_an_older_row_with_the_same_id_is_not_taken(course, alice_token):
+    """Ids can come back (a restored database, SQLite after a rollback): a notice names its
+    row by `created_at` too, and one for another row makes the reader read its own."""
+    from submissions import api
+
+    reader = _finished(course, alice_token)
+    Submission.objects.filter(pk=reader.pk).update(status="queued", outcome="", verdict=None)
+    reader.created_at = reader.created_at.replace(microsecond=(reader.created_at.microsecond
+                                                               + 1) % 1_000_000)
+    got = api._wait_graded(reader, 0.3)  # the notice is not its own: it reads the row
+    assert got.status == "queued"
+    ratelimit.client().delete(services.done_key(reader.pk))
