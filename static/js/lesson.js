@@ -120,7 +120,9 @@
       if (KIT) {
         this.textarea.value = initial;
         this.editor = KIT.createEditor(this.role("editor"), {
-          doc: initial, label: `Code for ${this.slug}`, ...handlers,
+          // The textarea's label is in the page's language (templates/courses/_exercise.html).
+          doc: initial, label: this.textarea.getAttribute("aria-label") || `Code for ${this.slug}`,
+          ...handlers,
         });
         // The editor carries the label now; the textarea stays only as the no-JS fallback.
         this.textarea.hidden = true;

@@ -24,6 +24,7 @@ TECHNICAL = {
     "python", "torch", "gpu", "cpu", "zip", "lti", "sql", "sqlite", "celery", "html", "id",
     "manage", "py", "sync_lessons", "english", "softmax", "tensor", "reshape", "cpu_seconds",
     "limits", "hans", "bulk", "any", "slug", "utc",  # language code, queue names, the slug field
+    "ctrl", "shift", "enter", "esc", "tab", "mac",  # keys
     "username", "email", "first_name", "last_name", "password",  # CSV column names
 }
 SKIP_TAGS = {"script", "style", "code", "pre", "textarea"}
@@ -31,18 +32,26 @@ ATTRS = {"placeholder", "aria-label", "title", "alt"}
 PLACEHOLDER = re.compile(r"\{\w+\}")  # {name} in data-t-* texts, filled in by the script
 WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
 # File names (docs/architecture.md, lesson.yaml) and a YAML key quoted in brackets ("(due:)").
-PATH = re.compile(r"\b[\w-]+(?:/[\w.-]+)+|\b[\w-]+\.(?:yaml|md|py|csv|zip)\b|(?<=[(（])\w+:")
+PATH = re.compile(r"\b[\w-]+(?:/[\w.-]+)+|/[\w./-]+|\b[\w-]+\.(?:yaml|md|py|csv|zip)\b"
+                  r"|(?<=[(（])\w+:")
+# Not UI text: TeX (\(x \cdot y\)) and an error message quoted verbatim (“a Tensor with…”).
+VERBATIM = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]|“[\x00-\x7f]*?”", re.S)
 
 
 class VisibleText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.skip = 0
+        self.prose = 0  # depth of <div> inside a lesson's prose (its author's text, not UI)
         self.chunks: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in SKIP_TAGS:
             self.skip += 1
+        if tag == "div" and (self.prose or "prose" in (dict(attrs).get("class") or "").split()):
+            self.prose += 1
+        if self.prose:
+            return
         for name, value in attrs:
             # data-t-*: the words static/dashboard/dashboard.js writes into the page.
             if value and (name in ATTRS or name.startswith("data-t-")
@@ -53,9 +62,11 @@ class VisibleText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in SKIP_TAGS and self.skip:
             self.skip -= 1
+        if tag == "div" and self.prose:
+            self.prose -= 1
 
     def handle_data(self, data: str) -> None:
-        if not self.skip and data.strip():
+        if not self.skip and not self.prose and data.strip():
             self.chunks.append(data.strip())
 
 
@@ -93,7 +104,8 @@ def data_words() -> set[str]:
 
 def english_left(html: str, allowed: set[str]) -> list[str]:
     return [chunk for chunk in visible_text(html)
-            if any(w.lower() not in allowed for w in WORD.findall(PATH.sub("", chunk)))]
+            if any(w.lower() not in allowed
+                   for w in WORD.findall(PATH.sub("", VERBATIM.sub("", chunk))))]
 
 
 def test_the_check_can_fail():
@@ -105,6 +117,10 @@ def test_the_check_can_fail():
     # File names and a bracketed YAML key are not prose; a label with a colon still is.
     assert english_left("<p>见 docs/architecture.md 和 lesson.yaml（due:）</p>", allowed) == []
     assert english_left("<p>Workflow: 保存</p>", allowed) == ["Workflow: 保存"]
+    # A lesson's prose is its author's; TeX and a quoted error message are not UI text.
+    assert english_left('<div class="prose"><div>Tensors</div></div><p>Next</p>',
+                        allowed) == ["Next"]
+    assert english_left("<p>报错“shape mismatch”，\\(x \\cdot y\\)</p>", allowed) == []
     assert english_left('<p data-t-x="{n} 个失败" data-t-y="{n} failed">', allowed) == [" failed"]
 
 
@@ -157,3 +173,57 @@ def test_dashboard_messages_in_chinese(zh, seeded):
                    follow=True).content.decode()
     assert "已设定 alice 在 tensor-broadcast 上的分数。" in html
     assert "Score set for" not in html
+
+
+# --- Beyond /dashboard/ and /accounts/: the student's pages, join, errors, e-mails ----------
+
+SITE_PAGES = [  # (path, who): who is None for a visitor
+    ("/", "alice"),
+    ("/lessons/tensors/", "alice"),
+    ("/no-such-page/", "alice"),  # the styled 404
+    ("/dashboard/pytorch/", "alice"),  # a student on a staff page: the styled 403
+    ("/accounts/login/", None),
+]
+
+
+@pytest.mark.parametrize(("path", "who"), SITE_PAGES, ids=[p for p, _ in SITE_PAGES])
+def test_site_page_has_no_english_in_chinese(zh, seeded, path, who):
+    if who:
+        zh.force_login(getattr(seeded, who))
+    response = zh.get(path)
+    assert response.status_code in (200, 403, 404), (path, response.status_code)
+    left = english_left(response.content.decode(), TECHNICAL | data_words())
+    assert not left, f"{path}: English left in 简体中文: {left}"
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["visitor", "other-course-user"])
+def test_join_link_in_chinese(zh, seeded, signed_in):
+    """The join page a visitor signs up on, and what a signed-in user lands on."""
+    from accounts import services as accounts
+
+    link = accounts.join_link(seeded.course)
+    if signed_in:
+        zh.force_login(seeded.outsider)
+    response = zh.get(reverse("join", args=[link.code]), follow=True)
+    assert response.status_code == 200
+    left = english_left(response.content.decode(), TECHNICAL | data_words())
+    assert not left, f"join: English left in 简体中文: {left}"
+
+
+def test_emails_in_chinese(seeded):
+    """The set-password invitation and the password-reset e-mail, rendered in zh-hans."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        texts = [
+            render_to_string("accounts/email/invitation.txt", {
+                "course": seeded.course, "username": "alice", "link": "http://x/set/abc"}),
+            render_to_string("accounts/email/password_reset.txt", {
+                "user": seeded.alice, "protocol": "http", "domain": "x", "uid": "MQ",
+                "token": "abc"}),
+            render_to_string("accounts/email/password_reset_subject.txt", {}),
+        ]
+    for text in texts:
+        body = re.sub(r"https?://\S+", "", text)  # links are links
+        assert not english_left(f"<p>{body}</p>", TECHNICAL | data_words()), text
