@@ -322,3 +322,33 @@ def test_linreg_concise_manual_batches_pass_and_lr_zero_fails(pool):
     v = _grade(pool, "linreg-concise", SPECS["linreg-concise"].solution.replace(
         "nn.Linear(2, 1))", "nn.Linear(2, 1), nn.ReLU())"))  # fmt: skip
     assert "structure-mismatch" in _diags(v)
+
+
+def test_softmax_from_scratch_formula_passes_naive_loss_and_least_squares_fail(pool):
+    spec = SPECS["softmax-scratch-digits"]
+    v = _grade(pool, "softmax-scratch-digits", spec.solution)
+    assert v.outcome == "passed"
+    # Softmax then log, without LogSumExp: exp(1000) overflows and the loss is nan.
+    naive = spec.solution.replace(
+        "    m = logits.max(dim=1, keepdim=True).values\n"
+        "    log_probs = logits - m - torch.log(torch.exp(logits - m).sum(dim=1, keepdim=True))\n",
+        "    e = torch.exp(logits)\n    log_probs = torch.log(e / e.sum(dim=1, keepdim=True))\n",
+    )
+    assert naive != spec.solution
+    v = _grade(pool, "softmax-scratch-digits", naive)
+    ce = next(c for c in v.checks if c.name.startswith("cross_entropy"))
+    assert not ce.passed
+    # A least-squares fit of one-hot labels classifies fine but was never trained: the
+    # held-out accuracy alone would let it through; the training rule does not.
+    head = spec.solution.split("train_iter = ")[0]
+    lstsq = head + (
+        "losses = [1.0, 0.3]\n"  # a forged curve
+        "with torch.no_grad():\n"
+        "    Xb = torch.cat([X_train, torch.ones(len(X_train), 1)], dim=1)\n"
+        "    sol = torch.linalg.pinv(Xb) @ nn.functional.one_hot(y_train, 10).float()\n"
+        "W = sol[:64].clone().requires_grad_()\n"
+        "b = sol[64].clone().requires_grad_()\n"
+    )
+    v = _grade(pool, "softmax-scratch-digits", lstsq)
+    assert "not-trained" in _diags(v)
+    assert next(c for c in v.checks if "held-out" in c.name).passed
