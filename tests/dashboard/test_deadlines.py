@@ -11,9 +11,9 @@ import io
 from datetime import timedelta
 
 import pytest
-from conftest import T0
 from django.urls import reverse
 from django.utils import timezone
+from tests.dashboard.conftest import T0
 
 from courses.selectors import attempts_by_exercise, lessons_with_progress
 from dashboard import selectors, services
@@ -76,7 +76,7 @@ def test_no_credit_gives_zero_and_no_pass_but_keeps_the_attempts(seeded):
 
 
 def test_an_on_time_attempt_beats_an_equal_late_one(seeded):
-    from conftest import make_sub
+    from tests.dashboard.conftest import make_sub
 
     _due(7)
     make_sub(seeded.bob, seeded.broadcast, "c = a + b", "passed", 1, 30)  # late, same score
