@@ -78,6 +78,7 @@ def _check_generation(now: float) -> None:
         return
     from accounts import ratelimit
 
+    value: Any
     try:
         value = ratelimit.client().get(TOKEN_GENERATION_KEY)
     except Exception:  # cannot tell: trust only the database until Redis answers

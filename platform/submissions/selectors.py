@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from django.db import connection
 from django.utils.dateparse import parse_datetime
@@ -46,7 +46,7 @@ def _aware(value: Any) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def pending_submission(pk: int) -> Submission | bool | None:
+def pending_submission(pk: int) -> Submission | Literal[False] | None:
     """The submission `pk` if it is queued or running, read with one precompiled query;
     None if there is no such row; False if it is graded (read it with the ORM then).
 

@@ -440,7 +440,7 @@ def done_key(submission_id: int) -> str:
     return f"pdl:done:{submission_id}"
 
 
-def stored_from_notice(notice: str, sub: Submission) -> dict[str, Any] | None:
+def stored_from_notice(notice: str | bytes, sub: Submission) -> dict[str, Any] | None:
     """The columns a verdict's notice for `sub` carries, or None: read the row (a bare
     "graded" from the sweeper, or a notice left for another row that had the same id, as
     after a database restore: `created_at` tells them apart)."""
