@@ -16,7 +16,8 @@ GRADE_TIMEOUT = 90_000
 
 
 def editor(page, slug: str = "tensor-broadcast"):
-    return page.get_by_role("textbox", name=f"Code for {slug}")
+    # Its accessible name is translated ("Code for x" / "x 的代码"): match either.
+    return page.get_by_role("textbox", name=re.compile(rf"^(Code for {slug}|{slug} 的代码)$"))
 
 
 def replace_code(page, code: str, slug: str = "tensor-broadcast") -> None:
