@@ -136,11 +136,11 @@ class Policy:
 
     def describe(self) -> str:
         if self.kind == Course.LatePolicy.NO_CREDIT:
-            return _("Late work: no credit after the deadline")
+            return _("Late work: no credit after the deadline.")
         if self.kind == Course.LatePolicy.PENALTY:
-            return _("Late work: %(percent)s%% off after the deadline") % {
+            return _("Late work: %(percent)s%% off after the deadline.") % {
                 "percent": f"{self.penalty * 100:g}"}
-        return _("Late work: accepted in full")
+        return _("Late work: accepted in full.")
 
 
 def policy_of(course: Course | None) -> Policy:
