@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -46,9 +48,15 @@ class PageWatch:
                 self.problems.append(f"external request: {url}")
                 route.abort()
                 return
-            response = route.fetch(max_redirects=0)  # the browser follows redirects itself
-            headers = {**response.headers, "content-security-policy": STRICT_CSP}
-            route.fulfill(response=response, headers=headers)
+            try:
+                response = route.fetch(max_redirects=0)  # the browser follows redirects itself
+                headers = {**response.headers, "content-security-policy": STRICT_CSP}
+                route.fulfill(response=response, headers=headers)
+            except PlaywrightError as exc:
+                # The page went away mid-request (a reload, or the test ending): nobody is
+                # waiting for this answer any more.
+                if "disposed" not in str(exc) and "closed" not in str(exc):
+                    raise
 
         page.route("**/*", route)
 
