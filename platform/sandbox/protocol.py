@@ -45,29 +45,11 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[written:]
 
 
-def send_message(fd: int, header: dict[str, Any], *blobs: bytes,
-                 timeout: float | None = None) -> None:
-    """Header JSON (which must list the blob lengths the reader expects) then raw blobs.
-    With `timeout`, give up (TimeoutError) if the reader stops reading for that long."""
+def send_message(fd: int, header: dict[str, Any]) -> None:
+    """One JSON header, length first (control messages carry no payload: job bytes travel
+    as descriptors, never through a message)."""
     raw = json.dumps(header, separators=(",", ":")).encode()
-    write = write_all if timeout is None else (lambda f, d: write_all_within(f, d, timeout))
-    write(fd, HEADER.pack(len(raw)) + raw)
-    for blob in blobs:
-        if blob:
-            write(fd, blob)
-
-
-def write_all_within(fd: int, data: bytes | memoryview, timeout: float) -> None:
-    import select
-
-    view = memoryview(data)
-    while view:
-        _, w, _ = select.select([], [fd], [], timeout)
-        if not w:
-            raise TimeoutError(f"the reader took no data for {timeout:g} s")
-        # A pipe is writable when PIPE_BUF bytes fit: write at most that, never block.
-        written = os.write(fd, view[:4096])
-        view = view[written:]
+    write_all(fd, HEADER.pack(len(raw)) + raw)
 
 
 def recv_header(fd: int) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox import protocol
@@ -45,7 +45,6 @@ class Waiting:
     ready: dict[str, Any] | None = None
     reaped: bool = False
     killed: bool = False
-    born: float = field(default_factory=time.monotonic)
 
 
 class Zygote:
