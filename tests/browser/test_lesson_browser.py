@@ -41,6 +41,19 @@ def replace_code(page, code: str, slug: str = "tensor-broadcast") -> None:
     )
 
 
+def submit_and_wait(page, code: str, slug: str) -> str:
+    """Type `code` into an exercise, Submit, and return the outcome line once graded."""
+    cell = f"#exercise-{slug}"
+    replace_code(page, code, slug)
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(
+        "(sel) => document.querySelector(sel + ' [data-role=feedback]').dataset.count"
+        " && !document.querySelector(sel + ' [data-kind=submit]').disabled",
+        arg=cell, timeout=GRADE_TIMEOUT,
+    )
+    return page.locator(f"{cell} [data-role=feedback] .outcome").inner_text()
+
+
 def editor_text(page, slug: str = "tensor-broadcast") -> str:
     return page.evaluate(
         "(s) => Array.from(document.querySelectorAll(`#exercise-${s} .cm-line`),"
@@ -315,15 +328,7 @@ def test_the_whole_tensors_lesson_can_be_completed(browser_page, live_server, co
     exercises = list(Exercise.objects.filter(lesson__slug="tensors").order_by("order"))
     assert len(exercises) == 8
     for exercise in exercises:
-        cell = f"#exercise-{exercise.slug}"
-        replace_code(page, exercise.spec.solution.strip(), exercise.slug)
-        page.keyboard.press("Control+Enter")
-        page.wait_for_function(
-            "(sel) => document.querySelector(sel + ' [data-role=feedback]').dataset.count"
-            " && !document.querySelector(sel + ' [data-kind=submit]').disabled",
-            arg=cell, timeout=GRADE_TIMEOUT,
-        )
-        outcome = page.locator(f"{cell} [data-role=feedback] .outcome").inner_text()
+        outcome = submit_and_wait(page, exercise.spec.solution.strip(), exercise.slug)
         assert outcome.startswith("Passed"), f"{exercise.slug}: {outcome}"
     assert page.locator(".toc-mark.passed").count() == 8
     page.goto(f"{live_server.url}/")

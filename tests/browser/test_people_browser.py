@@ -8,7 +8,7 @@ import re
 
 import pytest
 from browser_support import ARTIFACTS, log_in
-from test_lesson_browser import GRADE_TIMEOUT, replace_code
+from test_lesson_browser import submit_and_wait
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -58,17 +58,9 @@ def test_signup_through_join_link_then_pass_an_exercise(browser_page, live_serve
     assert role_of(User.objects.get(username="newstudent"), tensors_only) == "student"
     # The lesson's first exercise, answered with its reference solution.
     exercise = Exercise.objects.filter(lesson__slug="tensors").order_by("order").first()
-    cell = f"#exercise-{exercise.slug}"
-    replace_code(page, exercise.spec.solution.strip(), exercise.slug)
-    page.keyboard.press("Control+Enter")
-    page.wait_for_function(
-        "(sel) => document.querySelector(sel + ' [data-role=feedback]').dataset.count"
-        " && !document.querySelector(sel + ' [data-kind=submit]').disabled",
-        arg=cell, timeout=GRADE_TIMEOUT,
-    )
-    outcome = page.locator(f"{cell} [data-role=feedback] .outcome").inner_text()
+    outcome = submit_and_wait(page, exercise.spec.solution.strip(), exercise.slug)
     assert outcome.startswith("Passed"), outcome
-    page.locator(cell).scroll_into_view_if_needed()
+    page.locator(f"#exercise-{exercise.slug}").scroll_into_view_if_needed()
     shot(page, "21-join-first-pass")
     watch.assert_clean()
 
