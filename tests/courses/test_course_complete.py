@@ -35,10 +35,11 @@ CURRICULUM = {
         "autograd-nonscalar",
         "autograd-detach",
     ],
+    # d2l teaches linear regression right after autograd, before softmax.
+    "linear-regression": ["linreg-sgd"],
     "softmax": ["softmax-pick", "softmax-function", "cross-entropy"],
     "modules": ["nn-sequential", "nn-params"],
     "devices": ["device-count", "device-try-gpu", "device-gpu-add"],
-    "linear-regression": ["linreg-sgd"],
     "training": ["linreg-concise", "softmax-scratch-digits", "softmax-digits", "mlp-digits"],
 }
 
