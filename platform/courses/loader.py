@@ -65,7 +65,7 @@ EXERCISE_KEYS = (
     *META_KEYS,
 )
 REQUIRED_EXERCISE_KEYS = ("slug", "title", "prompt", "hints", "queue", "checks")
-KIND_KEYS = ("name", "call", "assert", "heldout", "structure", "losses")
+KIND_KEYS = ("name", "call", "assert", "heldout", "structure", "losses", "mode")
 COMMON_CHECK_KEYS = ("points", "label", "hidden", "rtol", "atol", "message")
 KIND_OPTIONS = {
     "name": ("values", "nonconstant", "storage", "separate_from", "trained", "moved"),
@@ -75,7 +75,9 @@ KIND_OPTIONS = {
     "heldout": ("data", "heldout_data", "accuracy", "uses"),
     "structure": (),
     "losses": ("below",),
+    "mode": ("expect",),  # the model's train()/eval() mode at the end of the cell
 }
+MODE_VALUES = ("eval", "train")
 STORAGE_VALUES = ("unchanged",)
 MAX_HINTS = 3
 
@@ -483,7 +485,7 @@ def _training_check(
     r: _Reader, file: Path, raw: dict, kind: str, target: str, defined: set[str] | None,
     kw: dict[str, Any],
 ) -> bool:
-    """heldout (a model name, or a formula over uses and X), structure, losses."""
+    """heldout (a model name, or a formula over uses and X), structure, losses, mode."""
     tline = _key_line(raw, kind)
     kw[kind] = target
     if kind == "heldout" and not target.isidentifier():
@@ -527,6 +529,11 @@ def _training_check(
         kw["heldout_data"] = data
         if isinstance(raw.get("data"), str):
             kw["data"] = raw["data"]
+    if kind == "mode" and "expect" in raw:
+        if raw["expect"] not in MODE_VALUES:
+            r.add(file, _key_line(raw, "expect"), "expect must be eval or train")
+            return False
+        kw["expect"] = raw["expect"]
     if kind == "losses" and "below" in raw:
         below = _as_float(raw["below"])
         if below is None or not math.isfinite(below):
@@ -606,7 +613,7 @@ def _check(
                 )
                 ok = False
         kw["args"] = tuple(args)
-    elif kind in ("heldout", "structure", "losses"):
+    elif kind in ("heldout", "structure", "losses", "mode"):
         ok = _training_check(r, file, raw, kind, target, defined, kw) and ok
     else:
         try:

@@ -81,7 +81,7 @@ def run_check(
             finding = cmp.separate_storage(act, other, check.separate_from)
     elif check.call:
         finding = _call_finding(spec, check, _call_index(spec, i), ref, got, facts)
-    elif check.heldout or check.structure or check.losses:
+    elif check.heldout or check.structure or check.losses or check.mode:
         finding = _training_finding(check, ref, got, facts)
     elif check.assert_:
         finding = _assert_finding(check, got)
@@ -90,7 +90,7 @@ def run_check(
     path = finding.facts.get("path", "")
     # A part of the value (a list item, a module parameter) is named by the checked name.
     shown = f"{check.name or label}{path}" if path else label
-    trained_model = check.structure or check.losses or check.heldout
+    trained_model = check.structure or check.losses or check.heldout or check.mode
     if trained_model and trained_model.isidentifier():
         shown = trained_model  # messages name the model or list, not the check's label
     all_facts = {**facts, **finding.facts, "name": shown}
@@ -118,7 +118,8 @@ def run_check(
 # values side by side would only confuse.
 _NO_VALUES = frozenset(
     {"not-in-place", "shares-memory", "forbidden-call", "grad-not-from-backward", "not-trained",
-     "heldout-accuracy", "model-unsupported", "structure-mismatch"}
+     "heldout-accuracy", "model-unsupported", "structure-mismatch",
+     "model-mode"}
 )
 
 
@@ -197,7 +198,7 @@ def _call_finding(
 def _training_finding(
     check: CheckSpec, ref: wire.Decoded, got: wire.Decoded, facts: dict[str, Any]
 ) -> cmp.Finding:
-    """Held-out accuracy, model structure or loss curve (``grading.models_rebuild``)."""
+    """Held-out accuracy, model structure, loss curve or mode (``grading.models_rebuild``)."""
     missing = wire.MissingValue("name", "")
     if check.heldout:
         if not check.heldout_data:
@@ -216,6 +217,10 @@ def _training_finding(
             raise BrokenExercise(f"the reference's {check.structure!r}: {exc.facts}") from None
         return models_rebuild.structure_finding(
             ref.values[check.structure], got.values.get(check.structure, missing)
+        )
+    if check.mode:
+        return models_rebuild.mode_finding(
+            check.mode, got.values.get(check.mode, missing), check.expect
         )
     name = check.losses or ""
     return models_rebuild.loss_finding(name, got.values.get(name, missing), check.below)

@@ -50,6 +50,8 @@ CATALOGUE: dict[str, str] = {
     "model-unsupported": "the exported model cannot be rebuilt from the closed list of layers",
     "structure-mismatch": "the model's layers (or parameter count) differ from the reference's",
     "loss-curve": "the recorded per-epoch losses are nan, did not move, went up or ended too high",
+    "model-mode": "the model (or one of its layers) is in training mode where eval() is "
+    "expected, or the reverse",
 }
 
 _BROADCAST = re.compile(

@@ -44,7 +44,7 @@ def export_names(spec: ExerciseSpec) -> tuple[list[str], list[str]]:
                 names.append(c.separate_from)
         names.extend(c.uses)
         # Training checks export the model or loss list (a formula's names are in uses).
-        for target in (c.structure, c.losses, c.heldout):
+        for target in (c.structure, c.losses, c.heldout, c.mode):
             if target and target.isidentifier():
                 names.append(target)
     return list(dict.fromkeys(names)), list(dict.fromkeys(snapshot))

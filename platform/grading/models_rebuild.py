@@ -301,3 +301,26 @@ def loss_finding(name: str, value: Any, below: float | None) -> cmp.Finding:
     if below is not None and last > below:
         return cmp.fail("loss-curve", "high", last=f"{last:.4g}", below=f"{below:g}")
     return cmp.Finding.ok()
+
+
+# --------------------------------------------------------------------------- mode
+
+
+def mode_finding(name: str, value: Any, expect: str) -> cmp.Finding:
+    """The model is in ``expect`` mode ("eval" or "train") at the end of the cell: the
+    model itself and every layer in it (``net.eval()`` sets them all; ``net.training =
+    False`` or ``net[2].eval()`` alone do not)."""
+    if isinstance(value, wire.MissingValue):
+        return cmp.fail("missing-name", "name", name=name)
+    if not isinstance(value, wire.ModuleSummary):
+        return cmp.fail("model-mode", "not-module", actual_type=cmp.type_name(value))
+    modes = value.modes if value.modes is not None else [value.training]
+    want_training = expect == "train"
+    wrong = [i for i, m in enumerate(modes) if m is not want_training]
+    if not wrong:
+        return cmp.Finding.ok()
+    if wrong[0] == 0:  # the model itself
+        return cmp.fail("model-mode", expect)
+    layer, cls, _ = value.layers[wrong[0]]
+    return cmp.fail("model-mode", f"{expect}-layer", layer=layer,
+                    cls=cls.rsplit(".", 1)[-1], count=len(wrong))  # fmt: skip

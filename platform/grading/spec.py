@@ -39,6 +39,8 @@ class CheckSpec:
     structure: str | None = None  # or: a model whose layers must match the reference's
     losses: str | None = None  # or: the losses recorded per epoch, which must go down ...
     below: float | None = None  # ... and end under this bound
+    mode: str | None = None  # or: a model that must be in a mode at the end of the cell ...
+    expect: str = "eval"  # ... "eval" (every layer after net.eval()) or "train"
 
     @property
     def display(self) -> str:
@@ -54,6 +56,8 @@ class CheckSpec:
             return f"{self.losses} (loss curve)"
         if self.heldout:
             return f"{self.heldout} (held-out accuracy)"
+        if self.mode:
+            return f"{self.mode} ({self.expect} mode)"
         return self.assert_ or "check"
 
 
@@ -83,6 +87,10 @@ class ExerciseSpec:
         """Hash of everything that changes how submissions are graded (drives versioning)."""
         keys = ("setup", "solution", "checks", "forbidden", "queue", "limits", "seed", "files")
         data = {k: v for k, v in asdict(self).items() if k in keys}
+        for check in data["checks"]:
+            if check.get("mode") is None:  # a check without the mode kind hashes as before it
+                check.pop("mode", None)
+                check.pop("expect", None)
         raw = json.dumps(data, sort_keys=True, default=str).encode()
         return hashlib.sha256(raw).hexdigest()[:16]
 

@@ -113,6 +113,37 @@ TRAINING_TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "zh-hans": "`{name}` 中最后的损失是 {last}，高于 {below}：请训练更多迭代周期，或换一个"
         "更合适的学习率。",
     },
+    ("model-mode", "eval"): {
+        "en": "`{name}` is still in training mode: call `{name}.eval()` before evaluating; "
+        "dropout stays active otherwise (it keeps zeroing activations at random and the "
+        "predictions change from one call to the next).",
+        "zh-hans": "`{name}` 仍处于训练模式：评估之前请调用 `{name}.eval()`；否则暂退法"
+        "（dropout）仍然生效（它继续随机地把激活值置零，每次调用的预测结果都不同）。",
+    },
+    ("model-mode", "eval-layer"): {
+        "en": "`{name}` is in evaluation mode, but its layer `{layer}` ({cls}) is still in "
+        "training mode: call `{name}.eval()` on the whole model (it sets every layer; "
+        "`{name}.training = False` changes the model's flag only).",
+        "zh-hans": "`{name}` 处于评估模式，但它的层 `{layer}`（{cls}）仍处于训练模式："
+        "请对整个模型调用 `{name}.eval()`（它会设置每一层；`{name}.training = False` "
+        "只改变模型自身的标志）。",
+    },
+    ("model-mode", "train"): {
+        "en": "`{name}` is in evaluation mode, but training mode is expected here: call "
+        "`{name}.train()` before training (in evaluation mode dropout does nothing).",
+        "zh-hans": "`{name}` 处于评估模式，但这里应处于训练模式：训练之前请调用 "
+        "`{name}.train()`（在评估模式下暂退法不起作用）。",
+    },
+    ("model-mode", "train-layer"): {
+        "en": "`{name}` is in training mode, but its layer `{layer}` ({cls}) is in "
+        "evaluation mode: call `{name}.train()` on the whole model.",
+        "zh-hans": "`{name}` 处于训练模式，但它的层 `{layer}`（{cls}）处于评估模式："
+        "请对整个模型调用 `{name}.train()`。",
+    },
+    ("model-mode", "not-module"): {
+        "en": "`{name}` is {a_actual_type} but should be a model (an nn.Module).",
+        "zh-hans": "`{name}` 的类型是 {actual_type}，应为模型（nn.Module）。",
+    },
 }
 
 TRAINING_HIDDEN_WHAT: dict[str, dict[str, str]] = {
@@ -121,4 +152,6 @@ TRAINING_HIDDEN_WHAT: dict[str, dict[str, str]] = {
     "model-unsupported": {"en": "the model cannot be rebuilt", "zh-hans": "模型无法重建"},
     "structure-mismatch": {"en": "the model's layers differ", "zh-hans": "模型的层不对"},
     "loss-curve": {"en": "the loss curve is wrong", "zh-hans": "损失曲线不对"},
+    "model-mode": {"en": "the model is in the wrong mode (train/eval)",
+                   "zh-hans": "模型所处的模式（训练/评估）不对"},
 }  # fmt: skip

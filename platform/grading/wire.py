@@ -176,6 +176,9 @@ class ModuleSummary:
     params: dict[str, torch.Tensor]
     buffers: dict[str, torch.Tensor]
     training: bool = True
+    # training flag of each entry of ``layers`` (the root first); None in an export from
+    # before the ``modes`` field, where only the root's ``training`` is known.
+    modes: list[bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -373,12 +376,14 @@ class Encoder:
     # nn.Module --------------------------------------------------------------
     def module(self, m: Any, depth: int) -> dict[str, Any]:
         layers = []
+        modes = []
         for name, sub in list(m.named_modules())[:MAX_ITEMS]:
             try:
                 extra = str(sub.extra_repr())[:MAX_REPR]
             except Exception:
                 extra = ""
             layers.append([name, _qualname(_type(sub)), extra])
+            modes.append(getattr(sub, "training", True) is not False)
         params = [[n, self.tensor(p, depth + 1)] for n, p in list(m.named_parameters())[:MAX_ITEMS]]
         buffers = [[n, self.tensor(b, depth + 1)] for n, b in list(m.named_buffers())[:MAX_ITEMS]]
         return {
@@ -388,6 +393,7 @@ class Encoder:
             "params": params,
             "buffers": buffers,
             "training": bool(getattr(m, "training", True)),
+            "modes": modes,  # train() / eval() of each layer, in the order of ``layers``
         }
 
     # Everything -------------------------------------------------------------
@@ -863,12 +869,20 @@ class _Decoder:
             if not (isinstance(layer, list) and len(layer) == 3):
                 raise WireError("bad module layer")
             parsed.append(tuple(_typed(x, str)[:MAX_REPR] for x in layer))
+        modes = n.get("modes")
+        if modes is not None and not (
+            isinstance(modes, list)
+            and len(modes) == len(parsed)
+            and all(isinstance(x, bool) for x in modes)
+        ):
+            raise WireError("bad module modes")
         return ModuleSummary(
             cls=str(n.get("cls", ""))[:MAX_REPR],
             layers=parsed,
             params=self._named_tensors(n.get("params", []), depth),
             buffers=self._named_tensors(n.get("buffers", []), depth),
             training=bool(n.get("training", True)),
+            modes=modes,
         )
 
     def _named_tensors(self, pairs: Any, depth: int) -> dict[str, torch.Tensor]:

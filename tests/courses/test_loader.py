@@ -198,7 +198,7 @@ def test_bad_queue(demo: Path) -> None:
 def test_check_with_two_kinds(demo: Path) -> None:
     file = demo / "exercises" / "demo-ex" / "exercise.yaml"
     edit(file, "  - name: x\n", "  - name: x\n    call: double\n")
-    kinds = "name, call, assert, heldout, structure, losses"
+    kinds = "name, call, assert, heldout, structure, losses, mode"
     p = find(problems_of(demo), f"exactly one of {kinds} (found: name, call)")
     assert p.file == file and p.line == line_of(file, "- name: x")
 
@@ -206,7 +206,7 @@ def test_check_with_two_kinds(demo: Path) -> None:
 def test_check_with_no_kind(demo: Path) -> None:
     file = demo / "exercises" / "demo-ex" / "exercise.yaml"
     edit(file, "  - name: x\n    points: 2\n", "  - points: 2\n")
-    kinds = "name, call, assert, heldout, structure, losses"
+    kinds = "name, call, assert, heldout, structure, losses, mode"
     p = find(problems_of(demo), f"exactly one of {kinds} (found: none)")
     assert p.line == line_of(file, "- points: 2")
 
