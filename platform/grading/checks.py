@@ -109,6 +109,7 @@ def run_check(
     result = CheckResult(
         label, False, 0.0, check.points, finding.diagnostic, messages, check.hidden
     )
+    result.facts = all_facts  # for diagnostics.annotate (not in the verdict JSON)
     if not check.hidden:
         result.expected, result.actual = _side_by_side(spec, check, i, ref, got, finding)
     return result

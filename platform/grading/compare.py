@@ -400,6 +400,17 @@ def value_facts(expected: torch.Tensor, actual: torch.Tensor, mask: torch.Tensor
     return facts
 
 
+def square_facts(expected: Sequence[int], actual: Sequence[int]) -> dict[str, Any]:
+    """``{"square": N}`` when the result is (N, N) where (N,) or (N, 1) was expected (N > 1):
+    the shape a silent broadcast of (N, 1) against (N,) leaves. Only the shapes are known
+    here; ``diagnostics.annotate`` looks in the code for the operation that did it."""
+    exp, act = tuple(int(d) for d in expected), tuple(int(d) for d in actual)
+    n = exp[0] if exp else 0
+    if n > 1 and exp in ((n,), (n, 1)) and act == (n, n):
+        return {"square": n}
+    return {}
+
+
 def compare_tensor(expected: torch.Tensor, actual: Any, opts: Options) -> Finding:
     if not isinstance(actual, torch.Tensor):
         variant = "ndarray" if isinstance(actual, np.ndarray) else ""
@@ -413,6 +424,7 @@ def compare_tensor(expected: torch.Tensor, actual: Any, opts: Options) -> Findin
             "",
             expected_shape=shape_text(em.shape),
             actual_shape=shape_text(am.shape),
+            **square_facts(em.shape, am.shape),
         )
     if expected.dtype != actual.dtype:
         return fail(
@@ -505,6 +517,7 @@ def compare_ndarray(expected: np.ndarray, actual: Any, opts: Options) -> Finding
             "",
             expected_shape=shape_text(expected.shape),
             actual_shape=shape_text(actual.shape),
+            **square_facts(expected.shape, actual.shape),
         )
     if expected.dtype != actual.dtype:
         return fail(

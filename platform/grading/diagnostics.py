@@ -52,6 +52,8 @@ CATALOGUE: dict[str, str] = {
     "loss-curve": "the recorded per-epoch losses are nan, did not move, went up or ended too high",
     "model-mode": "the model (or one of its layers) is in training mode where eval() is "
     "expected, or the reverse",
+    "silent-broadcast": "a result is (N, N) where (N,) or (N, 1) was expected: an element-wise "
+    "operation broadcast an (N, 1) operand against an (N,) one without an error",
 }
 
 _BROADCAST = re.compile(
@@ -283,6 +285,8 @@ def annotate(code: str, checks: Sequence[Any], results: Sequence[Any]) -> None:
                 k: v.replace(f"`.{tail}()`", f"`{expr}()`").replace(f"`{tail}(...)`", f"`{expr}()`")
                 for k, v in res.messages.items()
             }
+        elif res.diagnostic == "shape-mismatch" and res.facts.get("square"):
+            _square_result(tree, spec, res, pairing)
         elif res.diagnostic == "shape-mismatch" and pairing is not None:
             facts = {"subscript": pairing[0], "index": pairing[1], "fix": pairing[2]}
             res.messages = {
@@ -297,6 +301,80 @@ def annotate(code: str, checks: Sequence[Any], results: Sequence[Any]) -> None:
                 lang: text + fill(NOTES["chained-inplace"][lang], facts)
                 for lang, text in res.messages.items()
             }
+
+
+# Element-wise operators whose operands broadcast.
+_SYMBOLS: dict[type[ast.operator], str] = {
+    ast.Add: " + ", ast.Sub: " - ", ast.Mult: " * ", ast.Div: " / ", ast.FloorDiv: " // ",
+    ast.Mod: " % ", ast.Pow: " ** ",
+}
+_ARITH = tuple(_SYMBOLS)
+
+
+def _relevant(tree: ast.Module, spec: Any) -> list[ast.AST]:
+    """The code that made a check's value: the right-hand sides assigned to its name (and
+    the bodies of the cell's functions they call), or the body of the function a call
+    check calls."""
+    funcs = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    name, call = getattr(spec, "name", None) or "", getattr(spec, "call", None) or ""
+    found: list[ast.AST] = []
+    if call in funcs:
+        found.append(funcs[call])
+    elif name.isidentifier():
+        for node in ast.walk(tree):
+            targets = (node.targets if isinstance(node, ast.Assign) else
+                       [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else [])
+            value = getattr(node, "value", None) if targets else None
+            if value is not None and any(isinstance(t, ast.Name) and t.id == name
+                                         for t in targets):
+                found.append(value)
+    for part in list(found):  # y = loss(y_hat, y): look inside the cell's own `loss`
+        for node in ast.walk(part):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in funcs and funcs[node.func.id] not in found):
+                found.append(funcs[node.func.id])
+    return found
+
+
+def _operand(node: ast.expr) -> str:
+    text = ast.unparse(node)[:60]
+    atomic = isinstance(node, ast.Name | ast.Attribute | ast.Subscript | ast.Call)
+    return text if atomic else f"({text})"
+
+
+def _square_result(tree: ast.Module, spec: Any, res: Any,
+                   pairing: tuple[str, str, str] | None) -> None:
+    """A result of shape (N, N) where (N,) or (N, 1) was expected (``compare.square_facts``).
+    Made by an element-wise operation in the code that made it → ``silent-broadcast``,
+    naming the operation; made by ``A[:, idx]`` → the index-pairing note. Only the shapes
+    of the result are known (the run exports no operand shapes when nothing raised), so the
+    message says what the operands probably were, and a fix that holds either way."""
+    parts = _relevant(tree, spec)
+    nodes = [n for part in parts for n in ast.walk(part)]
+    local_pairing = next((p for n in nodes if isinstance(n, ast.Subscript)
+                          and (p := _outer_index(n)) is not None), None)
+    binop = next((n for n in nodes if isinstance(n, ast.BinOp) and isinstance(n.op, _ARITH)
+                  and not isinstance(n.left, ast.Constant)
+                  and not isinstance(n.right, ast.Constant)), None)
+    if local_pairing is not None or (binop is None and pairing is not None):
+        p = local_pairing or pairing
+        assert p is not None
+        note = {"subscript": p[0], "index": p[1], "fix": p[2]}
+        res.messages = {lang: text + fill(NOTES["index-pairing"][lang], note)
+                        for lang, text in res.messages.items()}
+        return
+    if binop is None:
+        return  # no element-wise operation in sight: the plain shape message stands
+    n = int(res.facts["square"])
+    flat = "-1" if str(res.facts.get("expected_shape")) == f"({n},)" else "-1, 1"
+    op = _SYMBOLS[type(binop.op)]
+    fix = (f"{_operand(binop.left)}.reshape({flat}){op}"
+           f"{_operand(binop.right)}.reshape({flat})")
+    facts: dict[str, Any] = {**res.facts, "n": n, "expr": ast.unparse(binop)[:80], "line": binop.lineno,
+             "fix": fix, "variant": ""}
+    res.diagnostic = "silent-broadcast"
+    if not getattr(spec, "message", None):  # an instructor's own text stays
+        res.messages = render("silent-broadcast", facts)
 
 
 def _chained_inplace(node: ast.Call) -> str | None:

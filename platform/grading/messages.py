@@ -99,6 +99,17 @@ TEMPLATES: dict[tuple[str, str], dict[str, str]] = {
         "reduce over all elements.",
         "zh-hans": "`{name}` 的形状是 {actual_shape}，应为单个数值（形状 ()）：请对所有元素求值。",
     },
+    ("silent-broadcast", ""): {
+        "en": "`{name}` has shape {actual_shape} but should have shape {expected_shape}. "
+        "`{expr}` (line {line}) probably combined a ({n}, 1) tensor with a ({n},) one: "
+        "broadcasting turns that into ({n}, {n}), every element of one side against every "
+        "element of the other, and raises no error. Give both sides the same shape first, "
+        "e.g. `{fix}`.",
+        "zh-hans": "`{name}` 的形状是 {actual_shape}，应为 {expected_shape}。第 {line} 行的 "
+        "`{expr}` 很可能把形状为 ({n}, 1) 的张量和形状为 ({n},) 的张量放在了一起运算："
+        "广播机制会把它们扩展成 ({n}, {n})，一边的每个元素都与另一边的每个元素运算，"
+        "而且不会报错。请先让两边的形状相同，例如 `{fix}`。",
+    },
     ("dtype-mismatch", ""): {
         "en": "`{name}` has dtype {actual_dtype} but should have dtype {expected_dtype}.",
         "zh-hans": "`{name}` 的数据类型是 {actual_dtype}，应为 {expected_dtype}。",
@@ -479,6 +490,7 @@ HIDDEN_WHAT: dict[str, dict[str, str]] = {
     "not-trained": {"en": "it was not trained", "zh-hans": "没有经过训练"},
     "missing-column": {"en": "a column is missing or extra", "zh-hans": "缺少或多出了列"},
     "forbidden-call": {"en": "a forbidden call", "zh-hans": "使用了不允许的函数"},
+    "silent-broadcast": {"en": "a silent broadcast", "zh-hans": "发生了隐式广播"},
 }
 _WHAT_DEFAULT = {"en": "see the lesson", "zh-hans": "请参阅课程内容"}
 # The training checks' templates live in their own table (grading/training_messages.py).

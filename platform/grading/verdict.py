@@ -30,6 +30,9 @@ class CheckResult:
     actual: str | None = None
     # False when the attempt's outcome does not count (grading.scoring, the score rule).
     counted: bool = True
+    # The comparator's facts (shapes…), for notes only the code can add
+    # (``diagnostics.annotate``); never part of the verdict JSON.
+    facts: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
