@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "submissions",
     "dashboard",
     "drafts",
+    "lti",
 ]
 
 MIDDLEWARE = [
@@ -256,6 +257,25 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Learn PyTorch <noreply@local
 # The address students use, for links that leave the site (e-mails, `manage.py joinlink`,
 # `manage.py enroll`); pages build theirs from the request instead.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+# --- LTI 1.3 (docs/lti.md) ------------------------------------------------------------
+# The OIDC state and nonce of a launch live in Redis: every web process sees them.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "lti": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "pdl-lti"},
+}
+# LMS origins allowed to show the site in an iframe (e.g. https://moodle.example.edu).
+# Needs HTTPS: the session and CSRF cookies become SameSite=None; Secure (browsers send no
+# other cookie to a site framed by another one).
+LTI_FRAME_ANCESTORS = env_list("LTI_FRAME_ANCESTORS", "")
+if LTI_FRAME_ANCESTORS:
+    CONTENT_SECURITY_POLICY["frame-ancestors"] = "'self' " + " ".join(LTI_FRAME_ANCESTORS)
+    X_FRAME_OPTIONS = "SAMEORIGIN"  # CSP frame-ancestors above is what browsers follow
+    if not DEBUG and SESSION_COOKIE_SECURE:
+        SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "None"
+# Grade passback (AGS): tries of the Celery task before a passback is marked failed.
+LTI_PASSBACK_MAX_RETRIES = env_int("LTI_PASSBACK_MAX_RETRIES", 5)
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("join/<slug:code>", join, name="join"),  # a course's join link
     path("dashboard/", include("dashboard.urls")),
+    path("lti/", include("lti.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # Before admin.site.urls: the admin's login form goes through the login limiter too.
     path("admin/login/", admin_login, name="admin-login"),
