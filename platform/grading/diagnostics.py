@@ -370,8 +370,8 @@ def _square_result(tree: ast.Module, spec: Any, res: Any,
     op = _SYMBOLS[type(binop.op)]
     fix = (f"{_operand(binop.left)}.reshape({flat}){op}"
            f"{_operand(binop.right)}.reshape({flat})")
-    facts: dict[str, Any] = {**res.facts, "n": n, "expr": ast.unparse(binop)[:80], "line": binop.lineno,
-             "fix": fix, "variant": ""}
+    facts: dict[str, Any] = {**res.facts, "n": n, "expr": ast.unparse(binop)[:80],
+                             "line": binop.lineno, "fix": fix, "variant": ""}
     res.diagnostic = "silent-broadcast"
     if not getattr(spec, "message", None):  # an instructor's own text stays
         res.messages = render("silent-broadcast", facts)
