@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboard.views import authoring, deadlines, exercises, grades, overview, people
+from dashboard.views import authoring, deadlines, exercises, grades, lti, overview, people
 
 app_name = "dashboard"
 urlpatterns = [
@@ -45,6 +45,8 @@ urlpatterns = [
     path("<slug:course>/people/links.csv", people.links_csv, name="people-links-csv"),
     path("<slug:course>/people/<str:username>/reset-link", people.reset_link,
          name="people-reset-link"),
+    path("<slug:course>/lti/", lti.lti, name="lti"),  # LMS registrations and passbacks
+    path("<slug:course>/lti/passbacks/<int:pk>/retry", lti.lti_retry, name="lti-retry"),
     # JSON API (session or `Authorization: Token …`): 401/403 as JSON, never a redirect.
     path("<slug:course>/api/gradebook", grades.api_gradebook, name="api-gradebook"),
     path("<slug:course>/api/exercises/<slug:slug>", exercises.api_exercise, name="api-exercise"),

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,6 +23,11 @@ from config.security import DEFAULT_CSP
 from lti import keys, services, tool
 
 log = logging.getLogger(__name__)
+
+# What the dashboard's LTI page (dashboard/views/lti.py) says; kept here with the app's catalogue.
+REGISTERED = gettext_lazy("%(name)s is registered: its launches land in this course.")
+NO_PASSBACK = gettext_lazy("There is no such grade passback in this course.")
+SENDING_AGAIN = gettext_lazy("The grade of %(user)s is being sent again.")
 
 
 def refused(request: HttpRequest, message: str, detail: str = "", status: int = 400

@@ -11,6 +11,7 @@ from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
+from lti import hooks as lti_hooks
 from submissions import jobs, services, workers
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,9 @@ def grade_submission(self, submission_id: int) -> None:
     # Charged to the student's sandbox budget only once a verdict is stored (a platform
     # failure above costs them nothing).
     charge = services.measured_charge(usage, (time.monotonic() - started) * 1000)
-    _store(lambda: services.submission_finish(sub, verdict, charge), sub.pk)
+    # Once stored, an LMS-launched student's grade goes back to the LMS (lti/hooks.py).
+    _store(lambda: services.submission_finish(sub, verdict, charge)
+           and lti_hooks.submission_graded(sub), sub.pk)
 
 
 def _store(write: Any, submission_id: int) -> None:

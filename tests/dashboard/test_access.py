@@ -59,6 +59,9 @@ URLS = [
     U("people-import", instructor_only=True),
     U("people-links-csv", "post", instructor_only=True),
     U("people-reset-link", "post", instructor_only=True),
+    # LMS (LTI 1.3): registrations and grade passbacks.
+    U("lti", instructor_only=True),
+    U("lti-retry", "post", instructor_only=True),
 ]
 
 

@@ -25,6 +25,7 @@ TECHNICAL = {
     "manage", "py", "sync_lessons", "english", "softmax", "tensor", "reshape", "cpu_seconds",
     "limits", "hans", "bulk", "any", "slug", "utc",  # language code, queue names, the slug field
     "ctrl", "shift", "enter", "esc", "tab", "mac",  # keys
+    "lms", "moodle", "canvas", "oidc", "jwks", "https",  # LTI: products and protocols
     "username", "email", "first_name", "last_name", "password",  # CSV column names
 }
 SKIP_TAGS = {"script", "style", "code", "pre", "textarea"}
