@@ -58,12 +58,14 @@ EXERCISE_KEYS = (
     "hints",
     "queue",
     "seed",
+    "variants",
     "limits",
     "forbidden",
     "checks",
     "files",
     *META_KEYS,
 )
+VARIANTS_RANGE = (2, 50)  # `variants: N`: per-student variants (lessons/README.md)
 REQUIRED_EXERCISE_KEYS = ("slug", "title", "prompt", "hints", "queue", "checks")
 KIND_KEYS = ("name", "call", "assert", "heldout", "structure", "losses", "mode")
 COMMON_CHECK_KEYS = ("points", "label", "hidden", "rtol", "atol", "message")
@@ -780,6 +782,14 @@ def _load_exercise(
         r.add(file, _key_line(data, "seed"), "seed must be an integer")
         seed = 0
 
+    variants = data.get("variants", 0)
+    low, high = VARIANTS_RANGE
+    if "variants" in data and (isinstance(variants, bool) or not isinstance(variants, int)
+                               or not low <= variants <= high):
+        r.add(file, _key_line(data, "variants"),
+              f"variants must be an integer from {low} to {high} (got {variants!r})")
+        variants = 0
+
     limits: dict[str, float] = {}
     raw_limits = data.get("limits")
     if raw_limits is not None:
@@ -875,6 +885,7 @@ def _load_exercise(
         limits=limits,
         seed=seed,
         files=files,
+        variants=variants,
     )
 
 
@@ -1103,6 +1114,8 @@ def exercise_dict(spec: ExerciseSpec, meta: ExerciseMeta | None = None) -> dict[
     }
     if spec.seed:
         out["seed"] = spec.seed
+    if spec.variants:
+        out["variants"] = spec.variants
     if spec.limits:
         out["limits"] = dict(spec.limits)
     if spec.forbidden:

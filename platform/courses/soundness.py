@@ -80,14 +80,43 @@ def _why(verdict: dict[str, Any]) -> str:
     return why or str(verdict.get("outcome"))
 
 
-def check_exercise(spec: ExerciseSpec, execute: Execute, *, gpu_available: bool) -> Soundness:
+def check_exercise(spec: ExerciseSpec, execute: Execute, *, gpu_available: bool,
+                   run: Execute | None = None) -> Soundness:
     """Run the reference twice and the starter once through `execute`; the rules:
     the reference passes with the full score, the starter does not pass, and the two
-    reference runs agree (outcome, score and every check)."""
+    reference runs agree (outcome, score and every check).
+
+    An exercise with `variants: N` is proven variant by variant (every rule, for each of
+    `spec.for_variant(0..N-1)`); with `run` (code → the Run view: `kind="run"`), the
+    reference's checked values must also differ between some two variants, or the
+    variants would give every student the same numbers."""
     result = Soundness(spec.slug)
     if spec.queue == "gpu" and not gpu_available:
         result.skipped = "needs the gpu queue; no GPU on this machine (proven where one is)"
         return result
+    if spec.variants < 2:
+        return _check_one(spec, execute, result)
+    seen: dict[str, int] = {}
+    per_variant: list[dict[str, Any]] = []
+    for index in range(spec.variants):
+        one = _check_one(spec.for_variant(index), execute, Soundness(spec.slug))
+        result.duration_ms += one.duration_ms
+        per_variant.append(one.runs)
+        if index == 0:  # the report's reference/starter keys are variant 0's runs
+            result.runs.update(one.runs)
+        for problem in one.problems:
+            result.fail(f"variant {index}: {problem}")
+        if run is not None:
+            values = run(spec.for_variant(index), spec.solution).get("values") or {}
+            seen.setdefault(repr(sorted(values.items())), index)
+    result.runs["variants"] = {"count": spec.variants, "runs": per_variant}
+    if run is not None and len(seen) < 2:
+        result.fail(f"all {spec.variants} variants give the reference the same values: does "
+                    "the setup read VARIANT (or draw from the seeded generator)?")
+    return result
+
+
+def _check_one(spec: ExerciseSpec, execute: Execute, result: Soundness) -> Soundness:
     first = execute(spec, spec.solution)
     second = execute(spec, spec.solution)
     starter = execute(spec, spec.starter)

@@ -32,7 +32,8 @@ def regrade_submission(self: Any, result_id: int) -> None:
         return  # done already, or another worker has it
     result = RegradeResult.objects.select_related("submission", "version").get(pk=result_id)
     try:
-        verdict = execute(result.version.spec, result.submission.code, kind="submit")
+        spec = result.version.spec.for_student(result.submission.user_id)  # their variant
+        verdict = execute(spec, result.submission.code, kind="submit")
     except Exception as exc:
         log.exception("regrading submission %s failed (try %s)", result.submission_id,
                       result.tries)
@@ -56,7 +57,8 @@ def validate_exercise(self: Any, validation_id: int) -> None:
         # An instructor's draft: it runs where references run, never beside students; the
         # worker serves the exercise's own queue, so its device is there.
         soundness = check_exercise(spec, lambda s, code: execute(s, code, author=True),
-                                   gpu_available=True)
+                                   gpu_available=True,
+                                   run=lambda s, code: execute(s, code, kind="run", author=True))
         report = soundness.to_dict()
     except Exception as exc:
         log.exception("validating %s failed", validation.slug)

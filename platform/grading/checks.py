@@ -95,7 +95,7 @@ def run_check(
         shown = trained_model  # messages name the model or list, not the check's label
     all_facts = {**facts, **finding.facts, "name": shown}
     if finding.facts.get("variant") == "parameter":
-        all_facts["seed"] = setup_seed(spec.setup, spec.seed)
+        all_facts["seed"] = setup_seed(spec.setup, spec.run_seed)
     if finding.passed:
         return CheckResult(label, True, check.points, check.points, None,
                            render("passed", all_facts), check.hidden)  # fmt: skip

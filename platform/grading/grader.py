@@ -58,8 +58,8 @@ def build_payload(spec: ExerciseSpec, code: str, mode: str = "submit") -> bytes:
     doc = {
         "v": 1,
         "mode": mode,
-        "seed": spec.seed,
-        "setup": spec.setup,
+        "seed": spec.run_seed,  # per variant (spec.for_variant)
+        "setup": spec.run_setup,
         "code": code,
         "export": names,
         "snapshot": snapshot,
@@ -177,13 +177,15 @@ def decode_result(spec: ExerciseSpec, result: bytes) -> wire.Decoded:
 
 # --------------------------------------------------------------------------- reference cache
 
-_CACHE: dict[tuple[str, str, str], wire.Decoded] = {}
+_CACHE: dict[tuple[str, str, str, int], wire.Decoded] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def reference_key(spec: ExerciseSpec, pool: Pool) -> tuple[str, str, str]:
+def reference_key(spec: ExerciseSpec, pool: Pool) -> tuple[str, str, str, int]:
+    """One cached reference per exercise version, device and variant (each variant's setup
+    draws other numbers, so its reference export is its own)."""
     version = str(getattr(spec, "version", "") or spec.grading_fingerprint())
-    return (spec.slug, version, str(getattr(pool, "device", "cpu")))
+    return (spec.slug, version, str(getattr(pool, "device", "cpu")), spec.variant)
 
 
 def clear_reference_cache() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 LANGS = ("en", "zh-hans")
@@ -78,6 +78,10 @@ class ExerciseSpec:
     seed: int = 0
     files: dict[str, str] = field(default_factory=dict)  # written into the working folder
     version: str = ""  # set by the database layer; part of the reference-cache key
+    # Per-student variants (lessons/README.md, "Variants"): 0 = none, else 2..50. A student's
+    # variant is `variant_for(student)`; `for_variant(i)` is the spec a run of it uses.
+    variants: int = 0
+    variant: int = 0  # which variant this spec runs (set by for_variant; never stored)
 
     @property
     def max_score(self) -> float:
@@ -87,6 +91,8 @@ class ExerciseSpec:
         """Hash of everything that changes how submissions are graded (drives versioning)."""
         keys = ("setup", "solution", "checks", "forbidden", "queue", "limits", "seed", "files")
         data = {k: v for k, v in asdict(self).items() if k in keys}
+        if self.variants:  # an exercise without variants hashes as before they existed
+            data["variants"] = self.variants
         for check in data["checks"]:
             if check.get("mode") is None:  # a check without the mode kind hashes as before it
                 check.pop("mode", None)
@@ -96,6 +102,39 @@ class ExerciseSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def variant_for(self, student: object) -> int:
+        """The variant of `student` (a stable id, e.g. the user's primary key): a stable hash
+        of (student, exercise) among `variants`, the same on every worker and every day."""
+        if self.variants < 2:
+            return 0
+        digest = hashlib.sha256(f"{self.slug}\x00{student}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") % self.variants
+
+    def for_variant(self, index: int) -> ExerciseSpec:
+        """The spec a run of variant `index` uses. Its runs see `VARIANT = index` before the
+        setup and seed the random generators with `seed + index` (`run_setup`, `run_seed`;
+        variant 0 keeps the exercise's seed), so each variant is deterministic. An exercise
+        without variants is itself."""
+        if self.variants < 2:
+            return self
+        if not 0 <= index < self.variants:
+            raise ValueError(f"{self.slug} has variants 0..{self.variants - 1}, not {index}")
+        return replace(self, variant=index)
+
+    @property
+    def run_setup(self) -> str:
+        """The setup a run executes: with variants, `VARIANT = i` comes first."""
+        return f"VARIANT = {self.variant}\n{self.setup}" if self.variants >= 2 else self.setup
+
+    @property
+    def run_seed(self) -> int:
+        """The seed of the random generators before the setup (one per variant)."""
+        return self.seed + self.variant if self.variants >= 2 else self.seed
+
+    def for_student(self, student: object) -> ExerciseSpec:
+        """The spec `student`'s runs use (their variant; itself without variants)."""
+        return self.for_variant(self.variant_for(student))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExerciseSpec:

@@ -45,7 +45,9 @@ def grade_submission(self, submission_id: int) -> None:
     usage: dict[str, float] = {}
     started = time.monotonic()
     try:
-        verdict = execute(sub.version.spec, sub.code, kind=sub.kind, usage=usage)
+        # The student's own variant of the exercise (itself when it has none).
+        spec = sub.version.spec.for_student(sub.user_id)
+        verdict = execute(spec, sub.code, kind=sub.kind, usage=usage)
     except Exception as exc:
         log.exception("grading submission %s failed (try %s)", sub.pk, sub.tries)
         reason = type(exc).__name__

@@ -51,4 +51,8 @@ def soundness(specs: Iterable[ExerciseSpec], pool: Pool) -> dict[str, Soundness]
     def execute(spec: ExerciseSpec, code: str) -> dict[str, Any]:
         return grader.grade(spec, code, pool=pool).to_dict()
 
-    return {spec.slug: check_exercise(spec, execute, gpu_available=gpu) for spec in specs}
+    def run(spec: ExerciseSpec, code: str) -> dict[str, Any]:
+        return grader.run_cell(spec, code, pool=pool).to_dict()
+
+    return {spec.slug: check_exercise(spec, execute, gpu_available=gpu, run=run)
+            for spec in specs}

@@ -36,7 +36,8 @@ class Command(BaseCommand):
         gpu = _gpu_available()
         failures = 0
         for spec in specs:
-            result = check_exercise(spec, execute, gpu_available=gpu)
+            result = check_exercise(spec, execute, gpu_available=gpu,
+                                    run=lambda s, code: execute(s, code, kind="run"))
             failures += not result.ok
             self.stdout.write(result.line())
         self.stdout.write(f"{len(specs) - failures} of {len(specs)} exercises sound.")

@@ -38,11 +38,18 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         parser.add_argument("file", help="path to the code, or - to read standard input")
         parser.add_argument("--run", action="store_true", help="run without grading")
+        parser.add_argument("--variant", type=int, default=0,
+                            help="the variant to grade against (exercises with variants)")
 
-    def handle(self, *args, slug: str, file: str, run: bool, **options) -> None:
+    def handle(self, *args, slug: str, file: str, run: bool, variant: int = 0,
+               **options) -> None:
         spec = find_spec(slug)
         if spec is None:
             raise CommandError(f"There is no exercise {slug!r}.")
+        try:
+            spec = spec.for_variant(variant) if spec.variants else spec
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
         code = raw.decode("utf-8", errors="surrogateescape")
         problem = code_problem(code)
