@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -48,6 +49,7 @@ class FakeLMS:
     scores: list[dict[str, Any]] = field(default_factory=list)
     score_auth: list[str] = field(default_factory=list)
     fail_scores: int = 0  # answer this many score POSTs with HTTP 500
+    launch_claims: dict[str, Any] = field(default_factory=dict)  # for the /auth page
     server: ThreadingHTTPServer | None = None
 
     def __post_init__(self) -> None:
@@ -72,6 +74,22 @@ class FakeLMS:
             def do_GET(self) -> None:
                 if self.path == "/jwks":
                     self._answer(200, {"keys": [lms.jwk]})
+                elif self.path.startswith("/auth?"):
+                    # The OIDC authorisation endpoint, as an LMS answers it: the signed
+                    # id_token (claims from `launch_claims`) posted back to the tool.
+                    query = parse_qs(urlparse(self.path).query)
+                    token = lms.id_token(query["nonce"][0], **lms.launch_claims)
+                    page = (
+                        f'<form method="post" action="{escape(query["redirect_uri"][0])}">'
+                        f'<input type="hidden" name="id_token" value="{escape(token)}">'
+                        f'<input type="hidden" name="state" value="{escape(query["state"][0])}">'
+                        "</form><script>document.forms[0].submit()</script>"
+                    ).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
                 else:
                     self._answer(404, {"error": "not found"})
 
