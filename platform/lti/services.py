@@ -232,11 +232,20 @@ def send_score(passback: Passback, score: float, maximum: float, session: Any = 
     # No line item in the launch: find or make one for this resource link (lineitem scope).
     wanted = (AgsLineItem().set_resource_link_id(item.resource_link_id)
               .set_resource_id(item.exercise.slug if item.exercise else item.lesson.slug)
-              .set_label(str(item.exercise or item.lesson)).set_score_maximum(maximum))
-    found = ags.find_or_create_lineitem(wanted)
+              .set_label(_label(item)).set_score_maximum(maximum))
+    found = ags.find_or_create_lineitem(wanted, find_by="resource_link_id")
     item.url = found.get_id() or ""
     item.save(update_fields=["url", "updated_at"])
     ags.put_grade(grade, found)
+
+
+def _label(item: LineItem) -> str:
+    """The LMS gradebook column's title: the lesson's (or exercise's) English title."""
+    from courses.models import pick_language
+
+    if item.exercise is not None and item.exercise.current_version is not None:
+        return pick_language(item.exercise.spec.title, "en") or item.exercise.slug
+    return pick_language(item.lesson.title, "en") or item.lesson.slug
 
 
 def passbacks_for(submission: Any) -> list[int]:

@@ -50,6 +50,7 @@ class FakeLMS:
     score_auth: list[str] = field(default_factory=list)
     fail_scores: int = 0  # answer this many score POSTs with HTTP 500
     launch_claims: dict[str, Any] = field(default_factory=dict)  # for the /auth page
+    line_items: list[dict[str, Any]] = field(default_factory=list)  # made by the tool
     server: ThreadingHTTPServer | None = None
 
     def __post_init__(self) -> None:
@@ -74,6 +75,9 @@ class FakeLMS:
             def do_GET(self) -> None:
                 if self.path == "/jwks":
                     self._answer(200, {"keys": [lms.jwk]})
+                elif self.path == "/lineitems":
+                    self._answer(200, lms.line_items,
+                                 "application/vnd.ims.lis.v2.lineitemcontainer+json")
                 elif self.path.startswith("/auth?"):
                     # The OIDC authorisation endpoint, as an LMS answers it: the signed
                     # id_token (claims from `launch_claims`) posted back to the tool.
@@ -99,6 +103,11 @@ class FakeLMS:
                     lms.token_requests.append(parse_qs(body))
                     self._answer(200, {"access_token": "token-" + uuid.uuid4().hex,
                                        "token_type": "Bearer", "expires_in": 3600})
+                elif self.path == "/lineitems":  # a tool creates a line item
+                    item = {**json.loads(body),
+                            "id": f"{lms.base}/lineitems/{100 + len(lms.line_items)}"}
+                    lms.line_items.append(item)
+                    self._answer(201, item, "application/vnd.ims.lis.v2.lineitem+json")
                 elif self.path.startswith("/lineitems/") and self.path.endswith("/scores"):
                     if lms.fail_scores > 0:
                         lms.fail_scores -= 1
@@ -143,7 +152,7 @@ class FakeLMS:
     def id_token(self, nonce: str, *, sub: str = "lms-user-1", roles: list[str] | None = None,
                  context_id: str = "course-101", link_id: str = "link-1",
                  custom: dict[str, str] | None = None, ags: bool = True, pem: str = "",
-                 kid: str = "", lineitem: str = "/lineitems/7", **extra: Any) -> str:
+                 kid: str = "", lineitem: str | None = "/lineitems/7", **extra: Any) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer, "aud": self.client_id, "sub": sub, "iat": now, "exp": now + 300,
@@ -160,8 +169,9 @@ class FakeLMS:
             **extra,
         }
         if ags:
-            claims[AGS] = {"scope": SCOPES, "lineitems": self.base + "/lineitems",
-                           "lineitem": self.base + lineitem}
+            claims[AGS] = {"scope": SCOPES, "lineitems": self.base + "/lineitems"}
+            if lineitem is not None:  # None: an ungraded link, the tool may make a column
+                claims[AGS]["lineitem"] = self.base + lineitem
         return jwt.encode(claims, pem or self.pem, algorithm="RS256",
                           headers={"kid": kid or self.jwk["kid"]})
 

@@ -123,6 +123,21 @@ def test_the_late_policy_applies_to_what_is_sent(
     assert lms.scores[-1]["scoreGiven"] == cat.spec.max_score * 0.5
 
 
+def test_a_link_without_a_line_item_gets_one_made(
+        client, lms, eager, django_capture_on_commit_callbacks):
+    user = student(client, lms, lineitem=None, link_id="l-new")
+    cat = Exercise.objects.get(slug="tensor-cat")
+    with django_capture_on_commit_callbacks(execute=True):
+        graded(user, cat, "passed", cat.spec.max_score)
+    with django_capture_on_commit_callbacks(execute=True):
+        graded(user, cat, "failed", 0.0)
+    (made,) = lms.line_items  # made once, then reused
+    assert made["resourceLinkId"] == "l-new" and made["scoreMaximum"] == lesson_score(user)[1]
+    assert made["label"] == "Data manipulation"  # the lesson's title
+    assert [s["path"] for s in lms.scores] == ["/lineitems/100/scores"] * 2
+    assert Passback.objects.get(user=user).line_item.url == made["id"]
+
+
 def test_run_and_refused_code_send_nothing(client, lms, eager,
                                            django_capture_on_commit_callbacks):
     user = student(client, lms)
