@@ -321,6 +321,9 @@ def mode_finding(name: str, value: Any, expect: str) -> cmp.Finding:
         return cmp.Finding.ok()
     if wrong[0] == 0:  # the model itself
         return cmp.fail("model-mode", expect)
-    layer, cls, _ = value.layers[wrong[0]]
+    # Name a layer whose mode matters (a dropout) before one whose mode changes nothing.
+    first = next((i for i in wrong if "Dropout" in value.layers[i][1]
+                  or "BatchNorm" in value.layers[i][1]), wrong[0])  # fmt: skip
+    layer, cls, _ = value.layers[first]
     return cmp.fail("model-mode", f"{expect}-layer", layer=layer,
                     cls=cls.rsplit(".", 1)[-1], count=len(wrong))  # fmt: skip

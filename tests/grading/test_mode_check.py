@@ -87,8 +87,10 @@ def test_eval_mode_passes_in_any_style(code):
          "dropout stays active", "`net` 仍处于训练模式：评估之前请调用 `net.eval()`"),
         (NET + "net.eval()\nnet.train()", "eval", "still in training mode", "训练模式"),
         # The flag of the model alone: its dropout layer still drops.
-        (NET + "net.training = False", "eval-layer", "its layer `0` (Linear) is still in "
-         "training mode", "它的层 `0`（Linear）仍处于训练模式"),
+        (NET + "net.training = False", "eval-layer", "its layer `2` (Dropout) is still in "
+         "training mode", "它的层 `2`（Dropout）仍处于训练模式"),
+        # A layer whose mode changes nothing is named only when no dropout is left.
+        (NET + "net.eval()\nnet[0].train()", "eval-layer", "its layer `0` (Linear)", "`0`"),
         (NET + "net.eval()\nnet[2].train()", "eval-layer", "its layer `2` (Dropout)",
          "`2`（Dropout）"),
         # eval() on the dropout layer only: the model itself is still in training mode.
