@@ -1,4 +1,4 @@
-"""The shipped course: all 34 curriculum exercises, in their lessons, fully bilingual."""
+"""The shipped course: all 40 curriculum exercises, in their lessons, fully bilingual."""
 
 from __future__ import annotations
 
@@ -41,6 +41,14 @@ CURRICULUM = {
     "modules": ["nn-sequential", "nn-params"],
     "devices": ["device-count", "device-try-gpu", "device-gpu-add"],
     "training": ["linreg-concise", "softmax-scratch-digits", "softmax-digits", "mlp-digits"],
+    "generalization": [
+        "poly-fit",
+        "poly-diagnose",
+        "l2-penalty",
+        "weight-decay-concise",
+        "dropout-layer",
+        "dropout-mlp",
+    ],
 }
 
 
@@ -51,7 +59,7 @@ def test_real_course_loads_with_the_curriculum() -> None:
     for doc in docs:
         assert [e.slug for e in doc.exercises] == CURRICULUM[doc.slug]
         assert all(e.lesson == doc.slug for e in doc.exercises)
-    assert sum(len(d.exercises) for d in docs) == 34
+    assert sum(len(d.exercises) for d in docs) == 40
 
 
 def test_real_course_is_fully_bilingual() -> None:
