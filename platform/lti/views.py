@@ -33,7 +33,7 @@ SENDING_AGAIN = gettext_lazy("The grade of %(user)s is being sent again.")
 def refused(request: HttpRequest, message: str, detail: str = "", status: int = 400
             ) -> HttpResponse:
     """A launch that cannot go on: why, in the reader's language, and the library's reason."""
-    return render(request, "lti/refused.html", {"message": message, "detail": detail},
+    return render(request, "lti/refused.html", {"message": message, "detail": detail[:300]},
                   status=status)
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 from fake_lms import FakeLMS, login_params, state_and_nonce
 
+__all__ = ["begin", "launch", "login_params"]
+
 
 @pytest.fixture
 def tensors(db):

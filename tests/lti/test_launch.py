@@ -190,3 +190,37 @@ def test_jwks_serves_the_public_key_only(client, db):
     assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["kid"]
     assert "d" not in key and "p" not in key  # no private parts
     assert client.get("/lti/jwks/").json() == data  # made once, kept
+
+
+def test_over_https_the_login_checks_cookies_then_sets_cross_site_ones(client, lms):
+    """In an LMS iframe (HTTPS) a page first checks that the browser keeps cookies, then
+    the login goes on with SameSite=None; Secure cookies (docs/lti.md)."""
+    from conftest import login_params
+
+    check = client.get("/lti/login/", login_params(lms), secure=True)
+    assert check.status_code == 200
+    assert "lti1p3_new_window" in check.content.decode()
+    assert "script-src 'unsafe-inline'" in check["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in check["Content-Security-Policy"]  # no LMS allowed
+    go = client.get("/lti/login/", {**login_params(lms), "lti1p3_new_window": "1"},
+                    secure=True)
+    assert go.status_code == 302 and go["Location"].startswith(lms.base + "/auth?")
+    cookies = [c for c in go.cookies.values() if c.key.startswith("lti1p3-")]
+    assert cookies and all(c["samesite"] == "None" and c["secure"] for c in cookies)
+    assert any(c.key == "lti1p3-session-id" for c in cookies)  # binds the launch too
+    # The launch over HTTPS completes with those cookies...
+    from fake_lms import state_and_nonce
+
+    state, nonce = state_and_nonce(go["Location"])
+    token = lms.id_token(nonce)
+    ok = client.post("/lti/launch/", {"id_token": token, "state": state}, secure=True)
+    assert ok.status_code == 302 and ok["Location"] == "/lessons/tensors/"
+    # ...and not from a browser without them.
+    client.logout()
+    client.cookies.clear()
+    state, nonce = state_and_nonce(client.get("/lti/login/", {
+        **login_params(lms), "lti1p3_new_window": "1"}, secure=True)["Location"])
+    client.cookies.clear()
+    lost = client.post("/lti/launch/", {"id_token": lms.id_token(nonce), "state": state},
+                       secure=True)
+    assert lost.status_code == 400 and b"no state cookie" in lost.content
