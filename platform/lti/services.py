@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -84,10 +84,18 @@ def _user_for(platform: Platform, sub: str, claims: dict[str, Any]) -> Any:
         if not user.is_active:
             raise LaunchRefused(_("This account is disabled here."))
     else:
-        user = get_user_model()(username=_username(platform, sub, claims))
-        user.set_unusable_password()
-        user.save()
-        Identity.objects.create(platform=platform, sub=sub, user=user)
+        User = get_user_model()
+        username = _username(platform, sub, claims)
+        if User.objects.filter(username=username).exists():  # taken by a local account
+            username = f"lti-{hashlib.sha256(f'{platform.pk}:{sub}'.encode()).hexdigest()[:24]}"
+        try:
+            with transaction.atomic():  # two first launches at once: one account
+                user = User(username=username)
+                user.set_unusable_password()
+                user.save()
+                Identity.objects.create(platform=platform, sub=sub, user=user)
+        except IntegrityError:
+            user = Identity.objects.select_related("user").get(platform=platform, sub=sub).user
     changed = []
     for field, claim in (("first_name", "given_name"), ("last_name", "family_name"),
                          ("email", "email")):

@@ -224,3 +224,26 @@ def test_over_https_the_login_checks_cookies_then_sets_cross_site_ones(client, l
     lost = client.post("/lti/launch/", {"id_token": lms.id_token(nonce), "state": state},
                        secure=True)
     assert lost.status_code == 400 and b"no state cookie" in lost.content
+
+
+def test_a_local_account_with_the_generated_name_is_left_alone(client, lms):
+    from lti.services import _username
+
+    taken = _username(lms.platform, "s-7", {"email": "lin@example.edu"})
+    local = get_user_model().objects.create_user(taken)
+    launch(client, lms, sub="s-7")
+    user = Identity.objects.get(sub="s-7").user
+    assert user.pk != local.pk and user.username.startswith("lti-")
+
+
+def test_the_admin_never_shows_the_tool_key(client, db):
+    from django.contrib.auth.models import User
+
+    from lti.keys import current_key
+
+    key = current_key()
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    assert client.get("/admin/lti/platform/").status_code == 200
+    assert client.get("/admin/lti/toolkey/").status_code == 404
+    page = client.get("/admin/").content.decode()
+    assert "Platforms" in page and key.private_key_pem[40:80] not in page
