@@ -29,7 +29,7 @@ class PlatformForm(forms.ModelForm):
         fields = ["name", "issuer", "client_id", "auth_login_url", "auth_token_url",
                   "key_set_url", "auth_audience"]
         labels = {
-            "name": _("Name"),
+            "name": _("LMS name"),
             "issuer": _("Issuer (platform id)"),
             "client_id": _("Client id"),
             "auth_login_url": _("Authentication request URL (OIDC)"),
