@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import ratelimit
 from accounts.models import current_user
-from courses.models import Exercise
 from dashboard.access import may_read_submission
 from dashboard.grades import latest_regrades
 from dashboard.models import RegradeResult
@@ -26,7 +25,7 @@ from grading import scoring
 from grading.scoring import counted_score
 from submissions import workers
 from submissions.models import Submission
-from submissions.selectors import pending_submission
+from submissions.selectors import exercise_to_submit, pending_submission
 from submissions.services import (
     NOTICE_FIELDS,
     CodeRejected,
@@ -124,10 +123,7 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
     wait = _wait_seconds(request)
     if wait is None:
         return _error(400, "wait must be a number of seconds.")
-    exercise = (
-        Exercise.objects.select_related("current_version")
-        .filter(slug=slug, current_version__isnull=False).first()
-    )
+    exercise = exercise_to_submit(slug)  # with its current version, one precompiled query
     if exercise is None:
         return _error(404, f"There is no exercise {slug!r}.", exercise=slug)
     code, kind, problem = _read_code(request)
@@ -253,8 +249,10 @@ def _wait_graded(sub: Submission, wait: float) -> Submission:
         if sub.status == Submission.Status.GRADED or left <= 0:
             return sub
         # Hand the database connection back (to the pool) while waiting: hundreds of
-        # waiting students must not hold hundreds of PostgreSQL connections.
-        if not connection.in_atomic_block:
+        # waiting students must not hold hundreds of PostgreSQL connections. An idle SQLite
+        # connection holds no lock and no server: keep it (reopening one costs more CPU
+        # than the submit's queries, issue #15).
+        if not connection.in_atomic_block and connection.vendor != "sqlite":
             connection.close()
         try:
             # Wake every 5 s even without news: a notice is lost if Redis restarts meanwhile.

@@ -21,13 +21,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+
+from submissions.compiled import Compiled, Marker, columns_of
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,51 @@ def claim(kind: Kind, pk: int, worker: str = "", now: datetime | None = None) ->
     taken = kind.model.objects.filter(claimable, pk=pk).update(
         status=kind.running, started_at=now, tries=F("tries") + 1, worker=worker)
     return taken == 1
+
+
+_NOW = Marker("now", datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=UTC))
+_STALE = Marker("stale", datetime(1902, 3, 4, 5, 6, 7, 891, tzinfo=UTC))
+_PK = Marker("pk", -987_654_321)
+_WORKER = Marker("worker", "\x00worker")
+
+
+@cache
+def _claim_returning(kind: Kind, related: tuple[str, ...], vendor: str) -> Compiled:
+    claimable = Q(status=kind.waiting) | Q(status=kind.running, started_at__lt=_STALE.value)
+    returning = columns_of(kind.model)
+    for name in related:
+        returning += columns_of(kind.model, name)
+    return Compiled.update_returning(
+        kind.model.objects.filter(claimable, pk=_PK.value),
+        {"status": kind.running, "started_at": _NOW.value, "tries": F("tries") + 1,
+         "worker": _WORKER.value}, returning, _NOW, _STALE, _PK, _WORKER)
+
+
+def claim_row(kind: Kind, pk: int, worker: str = "", related: tuple[str, ...] = (),
+              now: datetime | None = None) -> Any | None:
+    """`claim`, and the claimed row (with the rows its foreign keys `related` name) in the
+    same statement (UPDATE … RETURNING); None if another worker has it, or it is done.
+    Databases without RETURNING claim, then read the row."""
+    now = now or timezone.now()
+    model = kind.model
+    if not connection.features.can_return_columns_from_insert:
+        if not claim(kind, pk, worker, now):
+            return None
+        return model.objects.select_related(*related).get(pk=pk)
+    rows = _claim_returning(kind, related, connection.vendor).rows(
+        now=now, stale=now - running_deadline(), pk=pk, worker=worker)
+    if not rows:
+        return None
+    values = list(rows[0])
+    own = [f.attname for f in model._meta.concrete_fields]
+    row = model.from_db(connection.alias, own, values[:len(own)])
+    values = values[len(own):]
+    for name in related:
+        target = model._meta.get_field(name).related_model
+        fields = [f.attname for f in target._meta.concrete_fields]
+        setattr(row, name, target.from_db(connection.alias, fields, values[:len(fields)]))
+        values = values[len(fields):]
+    return row
 
 
 def held(kind: Kind, row: Any) -> Any:

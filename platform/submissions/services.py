@@ -26,6 +26,7 @@ from grading.verdict import verdict_without_run
 from submissions import jobs, workers
 from submissions.jobs import SweepReport
 from submissions.models import Submission
+from submissions.selectors import admission_rows
 
 log = logging.getLogger(__name__)
 
@@ -179,42 +180,51 @@ def _admit(sub: Submission) -> None:
     - one queued (not yet claimed): superseded, the newest wins, as before;
     - sandbox time for the window used up: refused (429) until old runs leave the window.
 
-    Race-free, in three statements (four on PostgreSQL): the student's user row is locked
-    (SELECT … FOR UPDATE; SQLite has one writer anyway) so two submits of one student are
-    admitted one after the other; the new row is inserted and the older queued ones are
-    superseded; then one read finds what is still in flight (only rows a worker claimed
-    before the supersede can be: a claim is a conditional UPDATE, and the new row is not
-    committed yet) together with the runs charged in the budget window.
+    Race-free, in two statements when nothing of the student's is in flight (the usual
+    case), three when an older one waits to be superseded (PostgreSQL adds the lock). The
+    student's user row is locked (SELECT … FOR UPDATE; SQLite's IMMEDIATE transaction
+    already serialises writers) so two submits of one student are admitted one after the
+    other: no row of theirs becomes queued meanwhile. One read finds what is in flight
+    together with the runs charged in the budget window; then the new row is inserted and,
+    if older ones were queued, they are superseded by a conditional UPDATE. A worker may
+    claim one of those between the read and the UPDATE (a claim is its own conditional
+    UPDATE): the UPDATE then changes fewer rows than were read, and the new row is refused
+    as if the claim had come first.
     """
     now = timezone.now()
     if connection.features.has_select_for_update:
         list(get_user_model().objects.select_for_update().filter(pk=sub.user_id)
              .values_list("pk"))
-    sub.save()
-    supersede_older(sub)
     window = now - timedelta(seconds=settings.SANDBOX_BUDGET_WINDOW_SECONDS)
-    in_flight = Q(queue=sub.queue, status__in=(Submission.Status.QUEUED,
-                                               Submission.Status.RUNNING))
-    charged = Q(finished_at__gt=window) & (Q(sandbox_ms__gt=0) | Q(cpu_ms__gt=0))
-    rows = list(
-        Submission.objects.filter(user_id=sub.user_id).exclude(pk=sub.pk)
-        .filter(in_flight | charged).order_by("pk")
-        .values_list("pk", "queue", "status", "finished_at", "sandbox_ms", "cpu_ms")
-    )
-    busy = [pk for pk, queue, status, *_ in rows
-            if queue == sub.queue and status in (Submission.Status.QUEUED,
-                                                 Submission.Status.RUNNING)]
-    if busy:
-        running = Submission.objects.select_related("exercise", "version").get(pk=busy[0])
-        raise _busy_refusal(running, now)
+    rows = admission_rows(sub.user_id, sub.queue, window)
+    mine = [(pk, status) for pk, queue, status, *_ in rows if queue == sub.queue
+            and status in (Submission.Status.QUEUED, Submission.Status.RUNNING)]
+    running = [pk for pk, status in mine if status == Submission.Status.RUNNING]
+    if running:
+        raise _busy_refusal(running[0], now)
     over = _budget_refusal(
         [(finished, [wall or 0, cpu or 0]) for _, _, _, finished, wall, cpu in rows
          if finished is not None and finished > window and (wall or cpu)], now)
     if over is not None:
         raise over
+    sub.save()
+    queued = [pk for pk, _ in mine]
+    if queued and supersede_older(sub) < len(queued):
+        # A worker claimed one since the read (or the sweeper gave one up): refused if it
+        # is running now.
+        claimed = (Submission.objects.filter(pk__in=queued, status=Submission.Status.RUNNING)
+                   .order_by("pk").values_list("pk", flat=True).first())
+        if claimed is not None:
+            raise _busy_refusal(claimed, now)
 
 
-def _busy_refusal(busy: Submission, now: datetime) -> SubmissionRefused:
+def _busy_refusal(pk: int, now: datetime) -> SubmissionRefused:
+    """The refusal for a submission while `pk` (the student's) is being graded."""
+    return _busy_message(Submission.objects.select_related("exercise", "version").get(pk=pk),
+                         now)
+
+
+def _busy_message(busy: Submission, now: datetime) -> SubmissionRefused:
     wall = _wall_limit(busy)
     elapsed = (now - busy.started_at).total_seconds() if busy.started_at else 0.0
     # Its run ends within its wall limit; past that the sweeper is taking it back.
@@ -375,11 +385,10 @@ def submission_claim(submission_id: int, worker: str = "") -> Submission | None:
     """Take a submission for grading, or None if another worker has it (or it is done).
 
     jobs.claim: of two deliveries of the same task only one changes the row, and `tries`
-    after the claim is the claim's token: only that claim may finish the row.
+    after the claim is the claim's token: only that claim may finish the row. The row, its
+    exercise and its version come back from the claim's own UPDATE (jobs.claim_row).
     """
-    if not jobs.claim(SUBMISSION_JOB, submission_id, worker):
-        return None
-    return Submission.objects.select_related("exercise", "version").get(pk=submission_id)
+    return jobs.claim_row(SUBMISSION_JOB, submission_id, worker, related=("exercise", "version"))
 
 
 def _finish_fields(sub: Submission, verdict: dict[str, Any]) -> None:

@@ -18,17 +18,22 @@ from django.test.utils import CaptureQueriesContext
 from accounts import models as account_models
 from accounts import ratelimit
 from accounts.models import ApiToken
-from submissions import services
+from courses.models import Exercise
+from courses.services import exercise_publish
+from submissions import selectors, services
 from submissions.models import Submission
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/exercises/tensor-broadcast/submissions"
-# exercise lookup, INSERT, supersede UPDATE, one read of in-flight and charged rows;
-# PostgreSQL adds the user row's SELECT … FOR UPDATE (SQLite's IMMEDIATE transaction
-# already serialises writers, so it sends no lock).
-SUBMIT_STATEMENTS = 4 + (connection.vendor == "postgresql")
-WORKER_STATEMENTS = 3  # claim UPDATE, read the claimed row, store the verdict UPDATE
+# One read of in-flight and charged rows, the INSERT (the exercise and its current version
+# are remembered for a second per process); PostgreSQL adds the user row's SELECT … FOR
+# UPDATE (SQLite's IMMEDIATE transaction already serialises writers, so it sends no lock).
+SUBMIT_STATEMENTS = 2 + (connection.vendor == "postgresql")
+SUPERSEDE_STATEMENTS = 1  # an older submission still queued: the UPDATE that supersedes it
+EXERCISE_STATEMENTS = 1  # the exercise and its current version, once a second per process
+# The claim (UPDATE … RETURNING the row, its exercise and version), the verdict's UPDATE.
+WORKER_STATEMENTS = 2
 
 
 @pytest.fixture(autouse=True)
@@ -42,8 +47,10 @@ def no_broker():
 @pytest.fixture(autouse=True)
 def fresh_token_cache():
     account_models.forget_cached_tokens()
+    selectors.forget_exercises()
     yield
     account_models.forget_cached_tokens()
+    selectors.forget_exercises()
 
 
 def statements(ctx: CaptureQueriesContext) -> list[str]:
@@ -66,6 +73,7 @@ def test_submit_to_stored_verdict_stays_within_its_statements(
     client = Client()
     assert client.get("/api/exercises/tensor-broadcast/submissions", **auth(alice_token)
                       ).status_code == 200  # the token is now cached, as for any client
+    assert selectors.exercise_to_submit("tensor-broadcast") is not None  # as for a class
     with CaptureQueriesContext(connection) as web, \
             django_capture_on_commit_callbacks(execute=True):
         response = submit(client, alice_token)
@@ -79,6 +87,11 @@ def test_submit_to_stored_verdict_stays_within_its_statements(
     assert len(statements(web)) <= SUBMIT_STATEMENTS, statements(web)
     assert len(statements(worker)) <= WORKER_STATEMENTS, statements(worker)
     assert Submission.objects.get(pk=pk).outcome == "passed"
+    # With the exercise not remembered (the first submit of the second): one more.
+    selectors.forget_exercises()
+    with CaptureQueriesContext(connection) as cold:
+        assert submit(client, alice_token, "c = b + a").status_code == 202
+    assert len(statements(cold)) <= SUBMIT_STATEMENTS + EXERCISE_STATEMENTS, statements(cold)
 
 
 def test_a_second_submit_supersedes_within_the_same_statements(
@@ -89,7 +102,7 @@ def test_a_second_submit_supersedes_within_the_same_statements(
     with CaptureQueriesContext(connection) as web:
         response = submit(client, alice_token, "c = b + a")
     assert response.status_code == 202
-    assert len(statements(web)) <= SUBMIT_STATEMENTS, statements(web)
+    assert len(statements(web)) <= SUBMIT_STATEMENTS + SUPERSEDE_STATEMENTS, statements(web)
     older = Submission.objects.get(pk=first)
     assert older.outcome == "rejected" and older.verdict["superseded_by"] == response.json()["id"]
 
@@ -125,6 +138,48 @@ def test_a_poll_of_a_queued_submission_is_one_query(course, alice_token):
         data = client.get(f"/api/submissions/{pk}", **auth(alice_token)).json()
     assert data["outcome"] == "passed" and data["score"] == 1.0
     assert len(statements(graded)) == 3, statements(graded)
+
+
+def test_the_claim_returns_the_row_the_orm_reads(course, alice_token):
+    """The claim's UPDATE … RETURNING gives what select_related would: every column of
+    the row (the claim's new status, tries and worker included), its exercise, its version
+    (the worker grades against that version's spec)."""
+    pk = submit(Client(), alice_token).json()["id"]
+    with CaptureQueriesContext(connection) as claim:
+        sub = services.submission_claim(pk, "w@h")
+    assert sub is not None and len(statements(claim)) == 1, statements(claim)
+    again = Submission.objects.select_related("exercise", "version").get(pk=pk)
+    for model, got, read in ((Submission, sub, again), (Exercise, sub.exercise, again.exercise),
+                             (type(again.version), sub.version, again.version)):
+        for field in model._meta.concrete_fields:
+            assert getattr(got, field.attname) == getattr(read, field.attname), field.name
+    assert sub.status == "running" and sub.tries == 1 and sub.worker == "w@h"
+    assert sub.created_at.tzinfo is not None and sub.started_at.tzinfo is not None
+    assert sub.version.spec == again.version.spec
+    assert services.submission_claim(pk, "other@h") is None  # taken: nothing returned
+
+
+def test_a_new_current_version_is_submitted_to_at_once(course, alice_token):
+    """The exercise cache forgets an exercise when its current version changes (the
+    signal in this process; other processes within EXERCISE_CACHE_SECONDS)."""
+    client = Client()
+    first = submit(client, alice_token).json()
+    exercise = Exercise.objects.get(slug="tensor-broadcast")
+    spec = exercise.current_version.spec
+    changed = type(spec).from_dict({**spec.to_dict(), "seed": (spec.seed or 0) + 1})
+    newer = exercise_publish(exercise=exercise, spec=changed)
+    assert newer.number == first["version"] + 1
+    second = submit(client, alice_token, "c = b + a").json()
+    assert second["version"] == newer.number
+    assert Submission.objects.get(pk=second["id"]).version_id == newer.pk
+    # Each caller gets its own instances: changing one leaves the cache as it was.
+    mine = selectors.exercise_to_submit("tensor-broadcast")
+    assert mine is not None
+    mine.slug = "changed"
+    mine.current_version.number = -1
+    again = selectors.exercise_to_submit("tensor-broadcast")
+    assert again.slug == "tensor-broadcast" and again.current_version.number == newer.number
+    assert selectors.exercise_to_submit("no-such-exercise") is None
 
 
 def test_a_poll_of_someone_elses_submission_is_still_refused(course, alice_token, bob):
