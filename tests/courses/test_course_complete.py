@@ -1,4 +1,4 @@
-"""The shipped course: all 40 curriculum exercises, in their lessons, fully bilingual."""
+"""The shipped course: all 46 curriculum exercises, in their lessons, fully bilingual."""
 
 from __future__ import annotations
 
@@ -49,6 +49,14 @@ CURRICULUM = {
         "dropout-layer",
         "dropout-mlp",
     ],
+    "builders": [
+        "digits-images",
+        "digits-loader",
+        "mlp-scratch",
+        "param-init",
+        "custom-module",
+        "save-load",
+    ],
 }
 
 
@@ -59,7 +67,7 @@ def test_real_course_loads_with_the_curriculum() -> None:
     for doc in docs:
         assert [e.slug for e in doc.exercises] == CURRICULUM[doc.slug]
         assert all(e.lesson == doc.slug for e in doc.exercises)
-    assert sum(len(d.exercises) for d in docs) == 40
+    assert sum(len(d.exercises) for d in docs) == 46
 
 
 def test_real_course_is_fully_bilingual() -> None:

@@ -1,0 +1,9 @@
+dataset = TensorDataset(images, labels)
+train_set, val_set = None, None  # random_split into 1137 and 300 examples (seed 42)
+sizes = (0, 0)
+train_iter = None  # minibatches of 64, shuffled
+val_iter = None  # minibatches of 64, in a fixed order
+num_batches = 0
+X, y = None, None  # the first minibatch of train_iter
+y_again = None  # the labels of the first minibatch of a second pass over train_iter
+X_val, y_val = None, None  # the first minibatch of val_iter

@@ -1,0 +1,6 @@
+torch.save(net.state_dict(), "mlp.params")
+state = torch.load("mlp.params")
+clone = MLP()
+clone.load_state_dict(state)
+clone.eval()
+Y_clone = clone(X)
