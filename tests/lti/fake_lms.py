@@ -185,3 +185,18 @@ def login_params(lms: FakeLMS, **extra: str) -> dict[str, str]:
 def state_and_nonce(location: str) -> tuple[str, str]:
     query = parse_qs(urlparse(location).query)
     return query["state"][0], query["nonce"][0]
+
+
+def begin(client, lms: FakeLMS, **extra: str) -> tuple[str, str]:
+    """OIDC login initiation; returns the (state, nonce) the tool sent to the LMS."""
+    response = client.get("/lti/login/", login_params(lms, **extra))
+    assert response.status_code == 302, response.content[:500]
+    assert response["Location"].startswith(lms.base + "/auth?")
+    return state_and_nonce(response["Location"])
+
+
+def launch(client, lms: FakeLMS, **claims):
+    """A full launch: login initiation, then the signed id_token posted back."""
+    state, nonce = begin(client, lms)
+    return client.post("/lti/launch/", {"id_token": lms.id_token(nonce, **claims),
+                                        "state": state})

@@ -6,9 +6,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import begin, launch
 from django.contrib.auth import get_user_model
-from fake_lms import INSTRUCTOR, LEARNER, TA, FakeLMS, new_key
+from fake_lms import INSTRUCTOR, LEARNER, TA, FakeLMS, begin, launch, new_key
 
 from dashboard.access import default_course, role_of
 from lti.models import Context, Identity, LineItem, Passback
@@ -195,7 +194,7 @@ def test_jwks_serves_the_public_key_only(client, db):
 def test_over_https_the_login_checks_cookies_then_sets_cross_site_ones(client, lms):
     """In an LMS iframe (HTTPS) a page first checks that the browser keeps cookies, then
     the login goes on with SameSite=None; Secure cookies (docs/lti.md)."""
-    from conftest import login_params
+    from fake_lms import login_params
 
     check = client.get("/lti/login/", login_params(lms), secure=True)
     assert check.status_code == 200

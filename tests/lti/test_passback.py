@@ -9,8 +9,7 @@ from datetime import timedelta
 
 import jwt
 import pytest
-from conftest import launch
-from fake_lms import LEARNER
+from fake_lms import LEARNER, launch
 
 from courses.models import Exercise
 from dashboard.access import default_course
