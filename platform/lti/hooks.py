@@ -10,13 +10,17 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def submission_graded(submission: Any) -> None:
-    """A verdict was stored: queue the student's grade passbacks (a graded Submit only)."""
+def submission_graded(submission: Any) -> bool:
+    """A verdict was stored: queue the student's grade passbacks (a graded Submit only).
+    True when there were some."""
     if submission.kind != "submit" or submission.outcome == "rejected":
-        return
+        return False
     try:
         from lti import services
 
-        services.queue_passbacks(services.passbacks_for(submission))
+        ids = services.passbacks_for(submission)
+        services.queue_passbacks(ids)
+        return bool(ids)
     except Exception:
         log.exception("could not queue the LTI passbacks of submission %s", submission.pk)
+        return False
