@@ -34,8 +34,8 @@ from stack import Http, cpu_seconds, machine, percentile, running_stack, submit_
 
 # A mix: right and wrong answers on three exercises (wrong ones exercise the diagnostics).
 WORK = [
-    ("tensor-broadcast", "c = a + b"),
-    ("tensor-broadcast", "c = a * b"),
+    ("linalg-cumsum", "cs = A.cumsum(axis=0)"),
+    ("linalg-cumsum", "cs = A.cumsum(axis=1)"),
     ("tensor-arange", "x = torch.arange(12)\nn = x.numel()\nX = x.reshape(3, 4)"),
     ("tensor-arange", "x = torch.arange(12)\nn = x.numel\nX = x.reshape(4, 3)"),
     ("tensor-cat", "rows = torch.cat((X, Y), dim=0)\ncols = torch.cat((X, Y), dim=1)"),

@@ -22,13 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from stack import ROOT, machine, percentile
 
-SLUG_DIR = ROOT / "lessons" / "tensors" / "exercises" / "tensor-broadcast"
-CODE = "c = a + b"
+SLUG_DIR = ROOT / "lessons" / "linear-algebra" / "exercises" / "linalg-cumsum"
+CODE = "cs = A.cumsum(axis=0)"
 
 
 def one_run() -> float:
     setup = (SLUG_DIR / "setup.py").read_text()
-    program = f"import torch\n{setup}\n{CODE}\nprint(repr(c))\n"
+    program = f"import torch\n{setup}\n{CODE}\nprint(repr(cs))\n"
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", program], check=True, capture_output=True)
     return (time.perf_counter() - t0) * 1000

@@ -48,15 +48,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSON, SLUG = "tensors", "tensor-broadcast"
-CODE = "c = a + b"
+LESSON, SLUG = "linear-algebra", "linalg-cumsum"
+CODE = "cs = A.cumsum(axis=0)"
 VERDICT = {  # the shape of a real passed verdict (docs/contract.md)
     "outcome": "passed", "passed": True, "score": 1.0, "max_score": 1.0, "error": None,
     "stdout": "", "queue": "cpu", "duration_ms": 9, "diagnostics": [],
-    "checks": [{"name": "c", "passed": True, "points": 1.0, "max_points": 1.0,
-                "message": "c matches the expected tensor.",
-                "messages": {"en": "c matches the expected tensor.",
-                             "zh-hans": "c 与期望的张量一致。"}}],
+    "checks": [{"name": "cs", "passed": True, "points": 1.0, "max_points": 1.0,
+                "message": "`cs` is correct.",
+                "messages": {"en": "`cs` is correct.", "zh-hans": "`cs` 正确。"}}],
 }
 PHASES = ("submit", "poll-queued", "worker", "poll-graded", "submit-wait", "worker-thread")
 

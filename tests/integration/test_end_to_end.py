@@ -37,12 +37,12 @@ def submit_and_wait(base: str, token: str, slug: str, code: str, timeout: float 
 
 def test_a_submission_is_graded_by_a_real_worker(live_server, course, alice, cpu_worker):
     token = ApiToken.objects.issue(alice)
-    right = submit_and_wait(live_server.url, token, "tensor-broadcast", "c = a + b")
+    right = submit_and_wait(live_server.url, token, "linalg-cumsum", "cs = A.cumsum(axis=0)")
     assert right["outcome"] == "passed", right
     assert right["score"] == right["max_score"] > 0
     assert right["queue"] == "cpu"
 
-    wrong = submit_and_wait(live_server.url, token, "tensor-broadcast", "c = a * b")
+    wrong = submit_and_wait(live_server.url, token, "linalg-cumsum", "cs = A.cumsum(axis=1)")
     assert wrong["outcome"] == "failed", wrong
     failed = [c for c in wrong["checks"] if not c["passed"]]
-    assert failed and failed[0]["name"] == "c" and failed[0]["message"]
+    assert failed and failed[0]["name"] == "cs" and failed[0]["message"]

@@ -28,12 +28,12 @@ from submissions.tasks import grade_submission
 
 pytestmark = pytest.mark.integration
 
-SLOW_RIGHT = "import time\ntime.sleep(4)\nc = a + b\n"
+SLOW_RIGHT = "import time\ntime.sleep(4)\ncs = A.cumsum(axis=0)\n"
 # Fast sweeps so a test sees the sweeper act within seconds (production: docs/deploy.md).
 FAST_SWEEP = {"SWEEP_INTERVAL_SECONDS": "1", "SUBMISSION_QUEUED_DEADLINE": "3"}
 
 
-def make_queued(user, slug: str = "tensor-broadcast", code: str = "c = a + b",
+def make_queued(user, slug: str = "linalg-cumsum", code: str = "cs = A.cumsum(axis=0)",
                 queue: str = "cpu") -> Submission:
     """A submission row as submission_create leaves it, without publishing its task."""
     exercise = Exercise.objects.select_related("current_version").get(slug=slug)
@@ -83,7 +83,7 @@ def test_a_worker_killed_mid_run_leads_to_one_grade_by_another(
     try:
         wait_for_worker(worker_a, "cpu", log_a)
         sub = services.submission_create(
-            user=alice, exercise=Exercise.objects.get(slug="tensor-broadcast"), code=SLOW_RIGHT
+            user=alice, exercise=Exercise.objects.get(slug="linalg-cumsum"), code=SLOW_RIGHT
         )
         wait_for(lambda: status_of(sub).status == "running", 60, "worker A to claim it", log_a)
         time.sleep(1.0)  # well inside the 4 s run
@@ -182,7 +182,7 @@ def test_redis_restarting_empty_strands_nothing(
         publish(spare_redis.url, slow)
         wait_for(lambda: status_of(slow).status == "running", 30, "the slow one to start", log)
         waiting = [make_queued(user, slug=slug) for user in (alice, bob)
-                   for slug in ("tensor-broadcast", "tensor-arange")]
+                   for slug in ("linalg-cumsum", "tensor-arange")]
         for sub in waiting:
             publish(spare_redis.url, sub)
         assert r.llen("cpu") >= len(waiting) - 1  # prefetch 1: one may sit in the worker
@@ -210,9 +210,10 @@ def test_redis_restarting_empty_strands_nothing(
 def test_a_crashing_sandbox_child_is_an_error_and_the_worker_lives_on(
     course, alice, cpu_worker
 ):
-    exercise = Exercise.objects.get(slug="tensor-broadcast")
+    exercise = Exercise.objects.get(slug="linalg-cumsum")
     crash = services.submission_create(
-        user=alice, exercise=exercise, code="import ctypes\nctypes.string_at(0)\nc = a + b\n"
+        user=alice, exercise=exercise,
+        code="import ctypes\nctypes.string_at(0)\ncs = A.cumsum(axis=0)\n",
     )
     wait_for(graded(crash), 60, "the crashing submission to be graded")
     done = status_of(crash)
@@ -220,7 +221,7 @@ def test_a_crashing_sandbox_child_is_an_error_and_the_worker_lives_on(
     assert "SIGSEGV" in str(done.verdict) or "signal" in str(done.verdict)
     assert done.tries == 1
     assert cpu_worker.poll() is None
-    after = services.submission_create(user=alice, exercise=exercise, code="c = a + b")
+    after = services.submission_create(user=alice, exercise=exercise, code="cs = A.cumsum(axis=0)")
     wait_for(graded(after), 60, "the next submission to be graded")
     assert status_of(after).outcome == "passed"
 
