@@ -12,6 +12,9 @@ from browser_support import ARTIFACTS, log_in
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 CELL = "#exercise-tensor-broadcast"
+# The exercise (issue 13): predict the shape of a + b, repair a silent broadcast.
+RIGHT = "shape_ab = (2, 3, 4)\nerr = y_hat.reshape(-1) - y"
+WRONG = "shape_ab = (2, 3, 4)\nerr = y - y_hat.reshape(-1)"  # the sign flipped: wrong values
 GRADE_TIMEOUT = 90_000
 
 
@@ -114,7 +117,7 @@ def test_student_works_through_broadcasting(browser_page, live_server, course, a
     shot(page, "01-lesson-page")
 
     # A wrong answer, submitted with the keyboard: told it failed, and why.
-    replace_code(page, "c = a * b")
+    replace_code(page, WRONG)
     record_busy_button(page)
     page.keyboard.press("Control+Enter")
     assert wait_verdict(page, 0) == "Failed"
@@ -137,18 +140,18 @@ def test_student_works_through_broadcasting(browser_page, live_server, course, a
     shot_cell(page, "03-error-line-en")
 
     # Run (Shift-Enter): output and the names' values, no grade.
-    replace_code(page, "print(a.shape)\nc = a + b")
+    replace_code(page, "print(a.shape)\nshape_ab = (2, 3, 4)")
     page.keyboard.press("Shift+Enter")
     assert wait_verdict(page, 2) == "Run result (not graded)"
-    assert "torch.Size([3, 1])" in feedback.locator(".stdout").inner_text()
-    assert "(3, 2)" in feedback.locator(".values").inner_text()
+    assert "torch.Size([2, 1, 4])" in feedback.locator(".stdout").inner_text()
+    assert "(2, 3, 4)" in feedback.locator(".values").inner_text()
     shot_cell(page, "04-run-en")
 
     # The right answer: Passed, full score, the exercise marked passed on the page.
-    replace_code(page, "c = a + b")
+    replace_code(page, RIGHT)
     page.keyboard.press("Control+Enter")
     assert wait_verdict(page, 3) == "Passed"
-    assert "1 / 1" in feedback.locator(".score").inner_text()
+    assert "2 / 2" in feedback.locator(".score").inner_text()
     assert page.locator(f"{CELL} [data-role=passed-badge]").is_visible()
     assert page.locator("[data-toc-for='exercise-tensor-broadcast']").inner_text() == "✓"
     assert page.locator("[data-role=lesson-progress]").inner_text() == "1 of 8 exercises passed"
@@ -157,7 +160,10 @@ def test_student_works_through_broadcasting(browser_page, live_server, course, a
     # A hint, one at a time.
     page.locator(f"{CELL} [data-role=hint-button]").click()
     page.wait_for_selector(f"{CELL} .hint")
-    assert "(3, 2)" in page.locator(f"{CELL} .hint").first.inner_text()
+    assert "(3, 1)" in page.locator(f"{CELL} .hint").first.inner_text()
+    page.locator(f"{CELL} [data-role=hint-button]").click()  # the second and last
+    page.wait_for_function(f"() => document.querySelectorAll('{CELL} .hint').length === 2")
+    assert "reshape(-1)" in page.locator(f"{CELL} .hint").nth(1).inner_text()
     assert page.locator(f"{CELL} [data-role=hint-button]").is_disabled()
 
     # The draft: typed, not submitted, autosaved; a reload brings it back.
@@ -193,7 +199,7 @@ def test_student_works_through_broadcasting(browser_page, live_server, course, a
     words = [rows.nth(i).locator(".outcome-word").inner_text() for i in range(3)]
     assert words == ["Passed", "Error", "Failed"]
     rows.nth(2).get_by_role("button", name=re.compile("^Restore")).click()
-    assert editor_text(page) == "c = a * b"
+    assert editor_text(page) == WRONG
     shot_cell(page, "06-history-restored")
 
     # Switch to Chinese: interface and lesson text change, and a verdict reads in Chinese.
@@ -203,12 +209,12 @@ def test_student_works_through_broadcasting(browser_page, live_server, course, a
     assert "数据操作" in page.locator("h1").inner_text()
     assert page.locator(f"{CELL} [data-kind=submit]").inner_text().startswith("提交")
     shot(page, "07-lesson-page-zh")
-    replace_code(page, "c = a * b")
+    replace_code(page, WRONG)
     page.keyboard.press("Control+Enter")
     assert wait_verdict(page, 0) == "未通过"
     assert "应为" in feedback.inner_text()
     shot_cell(page, "08-failed-zh")
-    replace_code(page, "c = a + b")
+    replace_code(page, RIGHT)
     page.keyboard.press("Control+Enter")
     assert wait_verdict(page, 1) == "通过"
     shot_cell(page, "09-passed-zh")

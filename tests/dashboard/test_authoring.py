@@ -130,8 +130,9 @@ def test_edit_a_check_validate_publish(teacher_client, seeded, eager_celery, fak
                                        tmp_path, django_capture_on_commit_callbacks):
     url = reverse("dashboard:exercise-edit", args=["pytorch", "tensor-broadcast"])
     values = form_values(teacher_client.get(url).content.decode())
-    assert values["checks"] == "- name: c\n"
-    values["checks"] = "- name: c\n  points: 2\n  label: the sum c\n"
+    assert values["checks"] == ("- name: shape_ab\n  label: shape_ab (your prediction of the "
+                                "shape of a + b)\n- name: err\n")
+    values["checks"] = "- name: shape_ab\n  points: 2\n  label: the predicted shape\n- name: err\n"
     values["prompt_en"] += "\nNote the shape (3, 2).\n"
 
     # Publishing before validating is refused.
@@ -147,20 +148,22 @@ def test_edit_a_check_validate_publish(teacher_client, seeded, eager_celery, fak
     validation = Validation.objects.get(pk=response.json()["id"])
     assert validation.passed is True
     # The worker ran reference, reference again, starter — in that order.
-    assert [code for _, code in fake_grader] == ["c = a + b\n", "c = a + b\n",
-                                                 "c = None  # your code here\n"]
-    assert validation.report["reference"]["score"] == 2.0
+    solution = "shape_ab = (2, 3, 4)\nerr = y_hat.reshape(-1) - y\n"
+    starter = ("shape_ab = None  # your prediction, as a tuple of integers\n"
+               "err = y_hat - y  # broadcasts silently to shape (4, 4): repair it\n")
+    assert [code for _, code in fake_grader] == [solution, solution, starter]
+    assert validation.report["reference"]["score"] == 3.0
 
     response = teacher_client.post(publish)
     exercise = Exercise.objects.get(slug="tensor-broadcast")
     assert exercise.current_version.number == 2
-    assert exercise.spec.max_score == 2.0
+    assert exercise.spec.max_score == 3.0
     assert response["Location"] == reverse("dashboard:exercise",
                                            args=["pytorch", "tensor-broadcast"])
 
     doc = load_lesson(export(teacher_client, tmp_path))
     spec = doc.exercise("tensor-broadcast")
-    assert spec.checks[0].points == 2 and spec.checks[0].label == "the sum c"
+    assert spec.checks[0].points == 2 and spec.checks[0].label == "the predicted shape"
     assert spec.prompt["en"].endswith("Note the shape (3, 2).\n")
 
 

@@ -48,7 +48,8 @@ def test_regrade_changes_scores_both_ways(client, seeded, eager_celery, fake_gra
     assert all(r.version_id == v2.pk for r in RegradeResult.objects.all())
 
     after = _grades(seeded.course, "tensor-broadcast")
-    assert {u: c.grade for u, c in after.items()} == {"alice": 0.0, "bob": 0.0, "carol": 1.0}
+    # carol's attempt now equals the reference: full marks (tensor-broadcast has 2 points).
+    assert {u: c.grade for u, c in after.items()} == {"alice": 0.0, "bob": 0.0, "carol": 2.0}
     # The gradebook says what changed, and in which direction.
     assert (after["alice"].changed, after["alice"].delta, after["alice"].before) == (
         True, "down", 1.0)
@@ -60,7 +61,7 @@ def test_regrade_changes_scores_both_ways(client, seeded, eager_celery, fake_gra
     progress = client.get(reverse("dashboard:api-regrade", args=["pytorch", regrade.pk])).json()
     assert progress["status"] == "done" and progress["done"] == progress["total"] == 5
     changes = {c["student"]: (c["before"], c["after"]) for c in progress["changes"]}
-    assert changes == {"alice": (1.0, 0.0), "bob": (1.0, 0.0), "carol": (0.0, 1.0)}
+    assert changes == {"alice": (1.0, 0.0), "bob": (1.0, 0.0), "carol": (0.0, 2.0)}
 
     page = client.get(reverse("dashboard:gradebook", args=["pytorch"])).content.decode()
     assert "was 1 before the regrade" in page
@@ -124,7 +125,7 @@ def test_regrade_of_one_student(seeded, eager_celery, fake_grader,
     regrade.refresh_from_db()
     assert regrade.total == 1 and regrade.done == 1
     grades = _grades(seeded.course, "tensor-broadcast")
-    assert grades["carol"].grade == 1.0 and grades["alice"].grade == 1.0
+    assert grades["carol"].grade == 2.0 and grades["alice"].grade == 1.0  # 2.0: full marks
 
 
 def test_progress_while_running(seeded, django_capture_on_commit_callbacks):

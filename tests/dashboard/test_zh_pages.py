@@ -169,7 +169,7 @@ def test_dashboard_messages_in_chinese(zh, seeded):
     zh.force_login(seeded.teacher)
     url = reverse("dashboard:override", args=["pytorch", "tensor-broadcast", "alice"])
     html = zh.post(url, {"action": "set", "score": "99"}).content.decode()
-    assert "分数必须在 0 到 1 之间。" in html
+    assert "分数必须在 0 到 2 之间。" in html  # tensor-broadcast is worth 2 points
     html = zh.post(url, {"action": "set", "score": "0.5", "comment": ""},
                    follow=True).content.decode()
     assert "已设定 alice 在 tensor-broadcast 上的分数。" in html
