@@ -65,7 +65,16 @@ class Zygote:
             simulate_missing=tuple(cfg.get("simulate_missing", ())))
         self.harness = self._load_harness(cfg["harness"])
         cfg["_harness_fn"] = self.harness
-        cfg["_warmup_fn"] = getattr(sys.modules[self.harness.__module__], "warmup", None)
+        harness_module = sys.modules[self.harness.__module__]
+        cfg["_warmup_fn"] = getattr(harness_module, "warmup", None)
+        # Lazy imports the harness knows runs will need, paid once here and shared by every
+        # child (no job exists yet, so nothing of a run can be in them).
+        prime = getattr(harness_module, "prime", None)
+        if prime is not None:
+            try:
+                prime()
+            except Exception as exc:
+                print(f"sandbox warm parent: harness prime failed: {exc!r}", file=sys.stderr)
         if not self.host.refused:
             try:
                 isolation.setup_parent(self.host)

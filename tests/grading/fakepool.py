@@ -29,6 +29,7 @@ import base64, json, os, signal, struct, sys, tempfile, time
 sys.path.insert(0, sys.argv[1])
 import numpy, pandas, torch
 from grading import harness
+harness.prime()
 
 inp, out = sys.stdin.buffer, sys.stdout.buffer
 def read():
