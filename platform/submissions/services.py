@@ -407,7 +407,8 @@ def submission_finish(sub: Submission, verdict: dict[str, Any],
     _finish_fields(sub, verdict)
     charge = charge or Charge()
     sub.sandbox_ms, sub.cpu_ms = charge.wall_ms, charge.cpu_ms
-    done = jobs.held(SUBMISSION_JOB, sub).update(
+    done = jobs.update_held(
+        SUBMISSION_JOB, sub,
         status=sub.status, outcome=sub.outcome, score=sub.score, max_score=sub.max_score,
         verdict=sub.verdict, finished_at=sub.finished_at, sandbox_ms=sub.sandbox_ms,
         cpu_ms=sub.cpu_ms,
