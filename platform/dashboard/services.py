@@ -30,6 +30,7 @@ from dashboard.models import (
 from dashboard.selectors import best_effective, latest_regrades
 from grading.code import code_problem
 from grading.spec import ExerciseSpec
+from lti import hooks as lti_hooks
 from submissions import jobs
 from submissions.models import Submission
 
@@ -202,6 +203,13 @@ def regrade_result_finish(result: RegradeResult, verdict: dict[str, Any] | None,
     if changed != 1:
         return  # another claim finished it (a re-delivered task, or the sweeper)
     Regrade.objects.filter(pk=result.regrade_id).update(**counter)
+    if verdict is not None:  # the student's effective grade may have moved: tell the LMS
+        regrade = Regrade.objects.select_related("exercise").get(pk=result.regrade_id)
+        user_id = Submission.objects.filter(pk=result.submission_id).values_list(
+            "user_id", flat=True).first()
+        lti_hooks.grades_changed(course_id=regrade.course_id, user_id=user_id,
+                                 lesson_id=regrade.exercise.lesson_id,
+                                 exercise_id=regrade.exercise_id)
     Regrade.objects.filter(
         pk=result.regrade_id, status=Regrade.Status.RUNNING,
         done__gte=F("total") - F("failed"),
@@ -234,11 +242,15 @@ def override_set(*, course: Course, user: Any, exercise: Exercise, score: float,
         course=course, user=user, exercise=exercise,
         defaults={"score": score, "comment": comment.strip(), "set_by": by},
     )
+    lti_hooks.grades_changed(course_id=course.pk, user_id=user.pk,
+                             lesson_id=exercise.lesson_id, exercise_id=exercise.pk)
     return override
 
 
 def override_clear(*, course: Course, user: Any, exercise: Exercise) -> None:
-    Override.objects.filter(course=course, user=user, exercise=exercise).delete()
+    if Override.objects.filter(course=course, user=user, exercise=exercise).delete()[0]:
+        lti_hooks.grades_changed(course_id=course.pk, user_id=user.pk,
+                                 lesson_id=exercise.lesson_id, exercise_id=exercise.pk)
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -254,6 +266,7 @@ def late_policy_set(*, course: Course, kind: str, penalty: float = 0.0) -> Cours
     course.late_policy = kind
     course.late_penalty = penalty if kind == Course.LatePolicy.PENALTY else 0.0
     course.save(update_fields=["late_policy", "late_penalty"])
+    lti_hooks.grades_changed(course_id=course.pk)  # late scores move for everyone
     return course
 
 
@@ -267,11 +280,16 @@ def extension_set(*, course: Course, user: Any, lesson: Lesson, due: Any, commen
         course=course, user=user, lesson=lesson,
         defaults={"due": due, "comment": comment.strip(), "set_by": by},
     )
+    lti_hooks.grades_changed(course_id=course.pk, user_id=user.pk, lesson_id=lesson.pk)
     return extension
 
 
 def extension_clear(*, course: Course, pk: int) -> None:
-    Extension.objects.filter(course=course, pk=pk).delete()
+    extension = Extension.objects.filter(course=course, pk=pk).first()
+    if extension is not None:
+        extension.delete()
+        lti_hooks.grades_changed(course_id=course.pk, user_id=extension.user_id,
+                                 lesson_id=extension.lesson_id)
 
 
 # --------------------------------------------------------------------------- authoring

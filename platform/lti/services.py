@@ -259,15 +259,27 @@ def _label(item: LineItem) -> str:
 def passbacks_for(submission: Any) -> list[int]:
     """Passbacks a graded Submit changes: the student's line items of its lesson (those
     of the whole lesson, and those of this one exercise)."""
+    return passbacks_of(user_id=submission.user_id, lesson_id=submission.exercise.lesson_id,
+                        exercise_id=submission.exercise_id)
+
+
+def passbacks_of(*, course_id: int | None = None, user_id: int | None = None,
+                 lesson_id: int | None = None, exercise_id: int | None = None) -> list[int]:
+    """Passbacks whose grade an instructor's change may move: narrowed to a course's LMS
+    contexts, a student, a lesson, and (with lesson) the lesson's and one exercise's items."""
     from django.db.models import Q
 
-    return list(
-        Passback.objects.filter(user_id=submission.user_id,
-                                line_item__lesson_id=submission.exercise.lesson_id)
-        .filter(Q(line_item__exercise__isnull=True)
-                | Q(line_item__exercise_id=submission.exercise_id))
-        .values_list("pk", flat=True)
-    )
+    qs = Passback.objects.all()
+    if course_id is not None:
+        qs = qs.filter(line_item__context__course_id=course_id)
+    if user_id is not None:
+        qs = qs.filter(user_id=user_id)
+    if lesson_id is not None:
+        qs = qs.filter(line_item__lesson_id=lesson_id)
+    if exercise_id is not None:
+        qs = qs.filter(Q(line_item__exercise__isnull=True)
+                       | Q(line_item__exercise_id=exercise_id))
+    return list(qs.values_list("pk", flat=True))
 
 
 def queue_passbacks(ids: list[int]) -> None:

@@ -15,16 +15,21 @@ from workerprocs import flush_redis, start_worker, stop, wait_for_worker
 from courses.services import exercise_publish
 from dashboard import selectors, services
 from dashboard.models import Regrade, RegradeResult
+from submissions.models import Submission
 
 pytestmark = pytest.mark.integration
 
 
 def test_regrade_through_a_real_worker(seeded, cpu_worker):
     exercise = seeded.broadcast
-    # The check now counts 3 points: every passing attempt must go from 1 to 3.
+    # The seeded passing attempts hold the reference solution (the seed's one-liner is the
+    # old exercise's answer).
+    Submission.objects.filter(exercise=exercise, code="c = a + b").update(
+        code=exercise.spec.solution)
+    # The checks now count 3 points in all: every passing attempt must go to 3.
     spec = exercise.spec
     exercise_publish(exercise=exercise, spec=replace(
-        spec, checks=(replace(spec.checks[0], points=3.0),)))
+        spec, checks=tuple(replace(c, points=3.0 / len(spec.checks)) for c in spec.checks)))
     exercise.refresh_from_db()
     regrade = services.regrade_start(course=seeded.course, exercise=exercise,
                                      by=seeded.teacher)

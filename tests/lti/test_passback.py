@@ -226,3 +226,45 @@ def test_a_broker_outage_marks_the_passback_failed(client, lms, monkeypatch,
         graded(user, cat, "passed", cat.spec.max_score)
     pb = Passback.objects.get(user=user)
     assert pb.status == "failed" and "could not queue" in pb.last_error
+
+
+def test_an_instructors_grade_changes_reach_the_lms(
+        client, lms, eager, django_capture_on_commit_callbacks):
+    """Overrides, the late policy and extensions move effective grades: each sends the new
+    one, the same score the gradebook shows."""
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from courses.models import Lesson
+    from dashboard import services as dash
+
+    user = student(client, lms, custom={"exercise": "tensor-cat"}, link_id="l-cat")
+    course, cat = default_course(), Exercise.objects.get(slug="tensor-cat")
+    teacher = User.objects.create_user("t-lti")
+    lesson = Lesson.objects.get(slug="tensors")
+    lesson.due = timezone.now() - timedelta(hours=1)
+    lesson.save(update_fields=["due"])
+    with django_capture_on_commit_callbacks(execute=True):
+        graded(user, cat, "passed", cat.spec.max_score)  # late, accepted at full marks
+    assert lms.scores[-1]["scoreGiven"] == cat.spec.max_score
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dash.late_policy_set(course=course, kind="penalty", penalty=0.5)
+    assert lms.scores[-1]["scoreGiven"] == cat.spec.max_score * 0.5
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dash.extension_set(course=course, user=user, lesson=lesson, comment="",
+                           due=timezone.now() + timedelta(days=1), by=teacher)
+    assert lms.scores[-1]["scoreGiven"] == cat.spec.max_score
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dash.override_set(course=course, user=user, exercise=cat, score=0.0, comment="",
+                          by=teacher)
+    assert lms.scores[-1]["scoreGiven"] == 0.0
+    with django_capture_on_commit_callbacks(execute=True):
+        dash.override_clear(course=course, user=user, exercise=cat)
+    assert lms.scores[-1]["scoreGiven"] == cat.spec.max_score
+    assert len(lms.scores) == 5
+    given, _ = lesson_score(user)
+    assert Passback.objects.get(user=user).score_given == cat.spec.max_score
+    assert given == cat.spec.max_score * weight_of(cat)
