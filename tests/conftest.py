@@ -51,3 +51,6 @@ def _fresh_worker_census():
     services = sys.modules.get("submissions.services")
     if services is not None:
         services._online_cache = (float("-inf"), {})
+    hooks = sys.modules.get("lti.hooks")  # and no remembered "is an LMS registered?"
+    if hooks is not None:
+        hooks._in_use = (float("-inf"), False)

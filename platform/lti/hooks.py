@@ -1,14 +1,31 @@
 """The calls the grading path makes into LTI: after a graded Submit (submissions/tasks.py)
 and after an instructor's change that moves effective grades (a regrade result, an
-override, an extension, the late policy; dashboard/services.py). Cheap when nobody came
-through an LMS (one indexed query), and never an error for grading."""
+override, an extension, the late policy; dashboard/services.py). Free where no LMS is
+registered (a per-process answer, kept for a few seconds), one indexed query where one is,
+and never an error for grading."""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+IN_USE_TTL = 5.0  # seconds a process trusts its answer to "is any LMS registered?"
+_in_use: tuple[float, bool] = (float("-inf"), False)
+
+
+def lti_in_use() -> bool:
+    """Whether any LMS is registered. A stale "no" lasts at most IN_USE_TTL seconds after
+    the very first registration; a Submit graded in that window is sent with the next."""
+    global _in_use
+    now = time.monotonic()
+    if now - _in_use[0] > IN_USE_TTL:
+        from lti.models import Platform
+
+        _in_use = (now, Platform.objects.exists())
+    return _in_use[1]
 
 
 def submission_graded(submission: Any) -> bool:
@@ -17,6 +34,8 @@ def submission_graded(submission: Any) -> bool:
     if submission.kind != "submit" or submission.outcome == "rejected":
         return False
     try:
+        if not lti_in_use():
+            return False
         from lti import services
 
         ids = services.passbacks_for(submission)

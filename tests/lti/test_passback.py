@@ -268,3 +268,17 @@ def test_an_instructors_grade_changes_reach_the_lms(
     given, _ = lesson_score(user)
     assert Passback.objects.get(user=user).score_given == cat.spec.max_score
     assert given == cat.spec.max_score * weight_of(cat)
+
+
+def test_without_a_registered_lms_a_verdict_costs_no_lti_query(db, django_assert_num_queries):
+    """Most deployments have no LMS: the worker's hook must not cost every verdict a query."""
+    from types import SimpleNamespace
+
+    from lti import hooks
+
+    sub = SimpleNamespace(kind="submit", outcome="passed", pk=1, user_id=1)
+    with django_assert_num_queries(1):  # "is any LMS registered?", then remembered
+        assert hooks.submission_graded(sub) is False
+    with django_assert_num_queries(0):
+        for _ in range(3):
+            assert hooks.submission_graded(sub) is False
