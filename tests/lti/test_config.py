@@ -91,3 +91,13 @@ def test_a_refusal_is_in_chinese(client, db):
                           HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 400
     assert "LMS 的登录请求被拒绝。" in response.content.decode()
+
+
+def test_the_command_speaks_english_whatever_language_is_active(db):
+    """A test (or a caller) that left zh-hans active must not change the command's messages."""
+    from django.utils import translation
+
+    default_course()
+    call_command("lti_platform", *ADD, stdout=StringIO())
+    with translation.override("zh-hans"), pytest.raises(CommandError, match="already exists"):
+        call_command("lti_platform", *ADD, stdout=StringIO())

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 from django.http import Http404
 
 from dashboard.access import get_course
@@ -42,6 +42,7 @@ class Command(BaseCommand):
         add.add_argument("--audience", default="", help="token audience, if not the token URL")
         add.add_argument("--base-url", default=None, help="default: settings.SITE_URL")
 
+    @no_translations  # messages in English whatever language a caller left active
     def handle(self, *args: Any, action: str, **opts: Any) -> None:
         if action == "list":
             for p in Platform.objects.select_related("course"):
