@@ -29,28 +29,21 @@ def lti_in_use() -> bool:
 
 
 def submission_graded(submission: Any) -> bool:
-    """A verdict was stored: queue the student's grade passbacks (a graded Submit only).
-    True when there were some."""
-    if submission.kind != "submit" or submission.outcome == "rejected":
-        return False
-    try:
-        if not lti_in_use():
-            return False
-        from lti import services
-
-        ids = services.passbacks_for(submission)
-        services.queue_passbacks(ids)
-        return bool(ids)
-    except Exception:
-        log.exception("could not queue the LTI passbacks of submission %s", submission.pk)
-        return False
+    """A verdict was stored: queue the student's grade passbacks (a graded Submit only):
+    the line items of its lesson, whole or of this one exercise. True when there were some."""
+    if submission.kind != "submit" or submission.outcome == "rejected" or not lti_in_use():
+        return False  # checked first: reading the exercise's lesson may cost a query
+    return grades_changed(user_id=submission.user_id, lesson_id=submission.exercise.lesson_id,
+                          exercise_id=submission.exercise_id)
 
 
 def grades_changed(*, course_id: int | None = None, user_id: int | None = None,
                    lesson_id: int | None = None, exercise_id: int | None = None) -> bool:
-    """An instructor's change moved effective grades: send the affected LMS grades again
-    (the same effective score a Submit sends). True when some were queued."""
+    """Effective grades moved (a Submit was graded, or an instructor's change): send the
+    affected LMS grades again, the gradebook's effective score. True when some were queued."""
     try:
+        if not lti_in_use():
+            return False
         from lti import services
 
         ids = services.passbacks_of(course_id=course_id, user_id=user_id,

@@ -256,13 +256,6 @@ def _label(item: LineItem) -> str:
     return pick_language(item.lesson.title, "en") or item.lesson.slug
 
 
-def passbacks_for(submission: Any) -> list[int]:
-    """Passbacks a graded Submit changes: the student's line items of its lesson (those
-    of the whole lesson, and those of this one exercise)."""
-    return passbacks_of(user_id=submission.user_id, lesson_id=submission.exercise.lesson_id,
-                        exercise_id=submission.exercise_id)
-
-
 def passbacks_of(*, course_id: int | None = None, user_id: int | None = None,
                  lesson_id: int | None = None, exercise_id: int | None = None) -> list[int]:
     """Passbacks whose grade an instructor's change may move: narrowed to a course's LMS

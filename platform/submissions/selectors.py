@@ -7,8 +7,9 @@ whichever database is configured) and executed with the submission's id; a grade
 read through the ORM as before (its verdict, and the latest regrade, count).
 
 The submit's own reads (the exercise with its current version; what the student has in
-flight and was charged in the budget window) are compiled once per process as well
-(submissions/compiled.py).
+flight and was charged in the budget window) are compiled once per process as well; all
+of them are `Compiled` queries (submissions/compiled.py), which apply the ORM's column
+converters (SQLite's text datetimes come back aware, as through the ORM).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from typing import Any, Literal
 
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils.dateparse import parse_datetime
 
 from courses.models import Exercise, ExerciseVersion
 from submissions.compiled import Compiled, Marker
 from submissions.models import Submission
 
+# Marker values no real parameter has (the compiled SQL names each exactly once).
+_PK = Marker("pk", -987_654_321)
 _PENDING_COLUMNS = (
     "id", "user_id", "status", "kind", "queue", "code", "created_at",
     "exercise_id", "exercise__slug", "version_id", "version__number",
@@ -34,24 +36,10 @@ _PENDING_COLUMNS = (
 
 
 @cache
-def _pending_sql(vendor: str) -> str:
+def _pending_query(vendor: str) -> Compiled:
     """The poll's SELECT for this database, with one parameter: the submission's id."""
-    query = Submission.objects.filter(pk=0).values_list(*_PENDING_COLUMNS).query
-    sql, params = query.get_compiler(using="default").as_sql()
-    assert list(params) == [0], params  # the id is the only parameter
-    return sql
-
-
-def _aware(value: Any) -> dt.datetime:
-    """A datetime column as the ORM would give it (SQLite hands back text, in UTC)."""
-    if isinstance(value, dt.datetime):
-        moment = value
-    else:
-        parsed = parse_datetime(str(value))
-        if parsed is None:
-            raise ValueError(f"not a datetime: {value!r}")
-        moment = parsed
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return Compiled.of(Submission.objects.filter(pk=_PK.value).values_list(*_PENDING_COLUMNS),
+                       _PK)
 
 
 def pending_submission(pk: int) -> Submission | Literal[False] | None:
@@ -61,17 +49,16 @@ def pending_submission(pk: int) -> Submission | Literal[False] | None:
     The instance holds what the verdict JSON of a pending row and the course-scoped
     visibility rule read (id, owner, exercise slug, version number, code, …), nothing else.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_pending_sql(connection.vendor), [pk])
-        row = cursor.fetchone()
-    if row is None:
+    rows = _pending_query(connection.vendor).rows(pk=pk)
+    if not rows:
         return None
+    row = rows[0]
     (sub_id, user_id, status, kind, queue, code, created_at,
      exercise_id, slug, version_id, number) = row
     if status == Submission.Status.GRADED:
         return False
     sub = Submission(id=sub_id, user_id=user_id, status=status, kind=kind, queue=queue,
-                     code=code, created_at=_aware(created_at))
+                     code=code, created_at=created_at)
     sub.exercise = Exercise(id=exercise_id, slug=slug)
     sub.version = ExerciseVersion(id=version_id, number=number, exercise_id=exercise_id)
     return sub
@@ -80,7 +67,6 @@ def pending_submission(pk: int) -> Submission | Literal[False] | None:
 # --- The submit's reads, compiled once -----------------------------------------------------
 
 
-# Marker values no real parameter has (the compiled SQL names each exactly once).
 _USER = Marker("user", -987_654_321)
 _QUEUE = Marker("queue", "\x00queue")
 _WINDOW = Marker("window", dt.datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=dt.UTC))
