@@ -203,7 +203,7 @@ def regrade_result_finish(result: RegradeResult, verdict: dict[str, Any] | None,
     if changed != 1:
         return  # another claim finished it (a re-delivered task, or the sweeper)
     Regrade.objects.filter(pk=result.regrade_id).update(**counter)
-    if verdict is not None:  # the student's effective grade may have moved: tell the LMS
+    if verdict is not None and lti_hooks.lti_in_use():  # the grade may have moved: tell the LMS
         regrade = Regrade.objects.select_related("exercise").get(pk=result.regrade_id)
         user_id = Submission.objects.filter(pk=result.submission_id).values_list(
             "user_id", flat=True).first()
