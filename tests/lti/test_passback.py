@@ -282,3 +282,35 @@ def test_without_a_registered_lms_a_verdict_costs_no_lti_query(db, django_assert
     with django_assert_num_queries(0):
         for _ in range(3):
             assert hooks.submission_graded(sub) is False
+
+
+def test_a_regrade_that_moves_the_grade_reaches_the_lms(
+        client, lms, eager, monkeypatch, django_capture_on_commit_callbacks):
+    """A regrade result is an instructor's change too: the regraded grade is sent."""
+    from django.contrib.auth.models import User
+
+    import dashboard.tasks
+    from config.celery import app
+    from dashboard import services as dash
+
+    user = student(client, lms, custom={"exercise": "tensor-cat"}, link_id="l-cat")
+    cat = Exercise.objects.get(slug="tensor-cat")
+    with django_capture_on_commit_callbacks(execute=True):
+        graded(user, cat, "passed", cat.spec.max_score)  # its code "x" was judged a pass
+    assert lms.scores[-1]["scoreGiven"] == cat.spec.max_score
+
+    def execute(spec, code, *, kind="submit", author=False):  # the regrade judges it again
+        return {"outcome": "failed", "passed": False, "score": 0.0,
+                "max_score": spec.max_score, "checks": [], "stdout": "", "error": None,
+                "duration_ms": 5}
+
+    monkeypatch.setattr(dashboard.tasks, "execute", execute)
+    app.conf.task_always_eager = True  # the regrade's tasks run here
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            dash.regrade_start(course=default_course(), exercise=cat,
+                               by=User.objects.create_user("t-regrade"))
+    finally:
+        app.conf.task_always_eager = False
+    assert lms.scores[-1]["scoreGiven"] == 0.0
+    assert Passback.objects.get(user=user).score_given == 0.0
