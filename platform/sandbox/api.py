@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -41,7 +41,8 @@ class Limits:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Flat numbers only: `asdict`'s recursive deep copy cost ~0.5 ms per graded run.
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     def validated(self) -> Limits:
         """Raise ValueError on nonsense limits (the warm parent trusts what it is sent)."""

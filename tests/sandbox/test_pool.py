@@ -191,3 +191,29 @@ def test_cgroup_v2_layout_and_limits(tmp_path: Path, cpu: bool) -> None:
     assert (base / "r1" / "cpu.max").exists() == cpu
     if cpu:
         assert (base / "r1" / "cpu.max").read_text() == "50000 100000"
+
+
+def test_a_waiting_child_warms_up_only_while_nothing_is_queued() -> None:
+    """Idle, the waiting child is told to warm up (its page faults off the student's
+    clock). Jobs back to back find the next job already queued: its child runs cold, since
+    a warm-up would then only cost CPU. Both kinds of run work."""
+    with SandboxPool(harness=HARNESS, pythonpath=[str(HERE)], size=1) as pool:
+        pool.wait_ready()
+        time.sleep(0.5)
+        rep = run(pool, "import torch\nRESULT = str(float(torch.ones(2).sum()))")
+        assert rep.status == "ok" and rep.result == b"2.0", rep
+        assert rep.timings["warmed"] == 1.0
+
+        reports = []
+
+        def submit() -> None:
+            for _ in range(6):
+                reports.append(run(pool, "import torch\nRESULT = b'x'"))
+
+        threads = [threading.Thread(target=submit) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [r.status for r in reports] == ["ok"] * 12
+        assert min(r.timings["warmed"] for r in reports) == 0.0
