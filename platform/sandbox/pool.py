@@ -208,7 +208,8 @@ class SandboxPool:
                  size: int = 1, strict: bool = True, pythonpath: list[str] | None = None,
                  prefork: int | None = None, preload: list[str] | None = None,
                  python: str | None = None, start_timeout: float = 180.0,
-                 _simulate_missing: tuple[str, ...] = (), role: str = "student") -> None:
+                 _simulate_missing: tuple[str, ...] = (), role: str = "student",
+                 _warm_pressure: float = 0.1) -> None:
         if device not in ("cpu", "gpu"):
             raise ValueError("device must be 'cpu' or 'gpu'")
         self.role = role
@@ -224,7 +225,10 @@ class SandboxPool:
                     # on a GPU each holds a CUDA context, so one
                     "prefork": prefork or (1 if device == "gpu" else 2), "parent_pid": os.getpid(),
                     "preload": preload or ["numpy", "pandas", "torch"],
-                    "simulate_missing": list(_simulate_missing)}
+                    "simulate_missing": list(_simulate_missing),
+                    # CPU pressure above which waiting children skip their warm-up (tests
+                    # set it out of reach: a loaded test machine must not change them)
+                    "warm_pressure": _warm_pressure}
         self.python = python or sys.executable
         self.start_timeout = start_timeout
         self._idle: queue.Queue[_WarmParent] = queue.Queue()
