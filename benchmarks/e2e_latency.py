@@ -21,7 +21,7 @@ from stack import Http, machine, percentile, running_stack, submit_and_wait
 
 
 async def measure(port: int, token: str, n: int, warmup: int, slug: str, code: str,
-                  ids: list[int]
+                  ids: list[int], ends: dict[int, tuple[float, float]]
                   ) -> tuple[list[float], list[str], list[float]]:
     http = Http(port, token)
     for _ in range(warmup):  # first runs build the reference cache and warm connections
@@ -29,11 +29,13 @@ async def measure(port: int, token: str, n: int, warmup: int, slug: str, code: s
     times, outcomes, inside = [], [], []
     ids.clear()
     for _ in range(n):
+        sent = time.time() * 1000
         seconds, verdict = await submit_and_wait(http, slug, code)
         times.append(seconds * 1000)
         outcomes.append(verdict["outcome"])
         inside.append(float(verdict.get("duration_ms") or 0))
         ids.append(verdict["id"])
+        ends[verdict["id"]] = (sent, sent + seconds * 1000)
     await http.close()
     return times, outcomes, inside
 
@@ -49,21 +51,28 @@ def main() -> None:
     started = time.time()
     with running_stack(students=1, workers=1, concurrency=1, sqlite=args.sqlite) as stack:
         ids: list[int] = []
+        ends: dict[int, tuple[float, float]] = {}
         times, outcomes, inside = asyncio.run(
             measure(stack.port, stack.tokens[0], args.n, args.warmup, args.slug, args.code,
-                    ids)
+                    ids, ends)
         )
-        stages = stack.stage_ms(ids)
-    wait_ms = [q for q, _ in stages]
-    work_ms = [w for _, w in stages]
+        stamps = stack.stage_times(ids)
+    # The four stages of each submission, from the client's clock and the row's (one machine)
+    rows = [(ends[i][0], *stamps[i], ends[i][1]) for i in ids if i in stamps]
+    submit_ms = [c - sent for sent, c, _, _, _ in rows]
+    wait_ms = [s - c for _, c, s, _, _ in rows]
+    work_ms = [f - s for _, _, s, f, _ in rows]
+    answer_ms = [done - f for _, _, _, f, done in rows]
     bad = [o for o in outcomes if o != "passed"]
     print(
         f"e2e_latency: n={len(times)} {args.slug} p50={percentile(times, 50):.1f}ms "
         f"p95={percentile(times, 95):.1f}ms p99={percentile(times, 99):.1f}ms "
         f"mean={statistics.mean(times):.1f}ms max={max(times):.1f}ms "
         f"[p50 of stages: "
+        f"submit={percentile(submit_ms, 50):.1f}ms "
         f"queue={percentile(wait_ms, 50):.1f}ms "
-        f"worker={percentile(work_ms, 50):.1f}ms (sandbox run={percentile(inside, 50):.1f}ms)] "
+        f"worker={percentile(work_ms, 50):.1f}ms (sandbox run={percentile(inside, 50):.1f}ms) "
+        f"answer={percentile(answer_ms, 50):.1f}ms] "
         f"not_passed={len(bad)} db={'sqlite' if args.sqlite else 'postgresql'} "
         f"machine=({machine()}) took={time.time() - started:.0f}s"
     )

@@ -1,7 +1,7 @@
 """Throughput and latency with many students submitting at once (default 200, 30 s).
 
     .venv/bin/python benchmarks/load_students.py [--students 200] [--seconds 30]
-        [--workers 1] [--concurrency 3] [--web-processes 4] [--web-threads 64] [--sqlite]
+        [--workers 1] [--concurrency 3] [--web-processes 2] [--web-threads 64] [--sqlite]
     .venv/bin/python benchmarks/load_students.py --naive-poll [--students 20]
         [--per-student 10] [--poll-ms 50]
 
@@ -135,7 +135,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=3)
     # Several processes with fewer threads each: one process with hundreds of threads spent
     # its CPU fighting over the GIL (measured: 2x web CPU per submission, half the rate).
-    parser.add_argument("--web-processes", type=int, default=4)
+    # gunicorn_conf.py's and `make run`'s default; 4 cost ~2.5 ms more web CPU per graded
+    # submission on 2 cores (RESULTS.md, 2026-12-03)
+    parser.add_argument("--web-processes", type=int, default=2)
     parser.add_argument("--web-threads", type=int, default=64)
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--naive-poll", action="store_true",

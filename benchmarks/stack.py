@@ -201,18 +201,25 @@ class Stack:
 
     def stage_ms(self, ids: list[int]) -> list[tuple[float, float]]:
         """(queued→claimed, claimed→stored) milliseconds per submission, from the row."""
+        return [(s - c, f - s) for c, s, f in self.stage_times(ids).values()]
+
+    def stage_times(self, ids: list[int]) -> dict[int, tuple[float, float, float]]:
+        """id: (created, claimed, stored) as epoch milliseconds (the row's timestamps, taken
+        on this machine's clock by the web and the worker)."""
         code = (
             "import json\n"
             "from submissions.models import Submission\n"
             f"ids = {ids!r}\n"
-            "out = [((s.started_at - s.created_at).total_seconds() * 1000,\n"
-            "        (s.finished_at - s.started_at).total_seconds() * 1000)\n"
-            "       for s in Submission.objects.filter(pk__in=ids, started_at__isnull=False)]\n"
+            "out = {s.pk: [t.timestamp() * 1000 for t in (s.created_at, s.started_at,\n"
+            "              s.finished_at)]\n"
+            "       for s in Submission.objects.filter(pk__in=ids, started_at__isnull=False,\n"
+            "                                          finished_at__isnull=False)}\n"
             "print(json.dumps(out))\n"
         )
         result = subprocess.run([PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=self.env,
                                 check=True, capture_output=True, text=True)
-        return [tuple(r) for r in json.loads(result.stdout.strip().splitlines()[-1])]
+        rows = json.loads(result.stdout.strip().splitlines()[-1])
+        return {int(k): (v[0], v[1], v[2]) for k, v in rows.items()}
 
     def log_count(self, needle: str) -> int:
         return sum(
