@@ -21,20 +21,19 @@ from stack import Http, machine, percentile, running_stack, submit_and_wait
 
 
 async def measure(port: int, token: str, n: int, warmup: int, slug: str, code: str,
-                  ids: list[int], ends: dict[int, tuple[float, float]]
+                  ends: dict[int, tuple[float, float]]
                   ) -> tuple[list[float], list[str], list[float]]:
     http = Http(port, token)
     for _ in range(warmup):  # first runs build the reference cache and warm connections
         await submit_and_wait(http, slug, code)
     times, outcomes, inside = [], [], []
-    ids.clear()
+    ends.clear()  # id: (sent, answered), epoch ms, for the measured submissions only
     for _ in range(n):
         sent = time.time() * 1000
         seconds, verdict = await submit_and_wait(http, slug, code)
         times.append(seconds * 1000)
         outcomes.append(verdict["outcome"])
         inside.append(float(verdict.get("duration_ms") or 0))
-        ids.append(verdict["id"])
         ends[verdict["id"]] = (sent, sent + seconds * 1000)
     await http.close()
     return times, outcomes, inside
@@ -50,15 +49,13 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     with running_stack(students=1, workers=1, concurrency=1, sqlite=args.sqlite) as stack:
-        ids: list[int] = []
         ends: dict[int, tuple[float, float]] = {}
         times, outcomes, inside = asyncio.run(
-            measure(stack.port, stack.tokens[0], args.n, args.warmup, args.slug, args.code,
-                    ids, ends)
+            measure(stack.port, stack.tokens[0], args.n, args.warmup, args.slug, args.code, ends)
         )
-        stamps = stack.stage_times(ids)
+        stamps = stack.stage_times(list(ends))
     # The four stages of each submission, from the client's clock and the row's (one machine)
-    rows = [(ends[i][0], *stamps[i], ends[i][1]) for i in ids if i in stamps]
+    rows = [(sent, *stamps[i], done) for i, (sent, done) in ends.items() if i in stamps]
     submit_ms = [c - sent for sent, c, _, _, _ in rows]
     wait_ms = [s - c for _, c, s, _, _ in rows]
     work_ms = [f - s for _, _, s, f, _ in rows]

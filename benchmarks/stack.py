@@ -199,10 +199,6 @@ class Stack:
                                 check=True, capture_output=True, text=True)
         return [tuple(r) for r in json.loads(result.stdout.strip().splitlines()[-1])]
 
-    def stage_ms(self, ids: list[int]) -> list[tuple[float, float]]:
-        """(queued→claimed, claimed→stored) milliseconds per submission, from the row."""
-        return [(s - c, f - s) for c, s, f in self.stage_times(ids).values()]
-
     def stage_times(self, ids: list[int]) -> dict[int, tuple[float, float, float]]:
         """id: (created, claimed, stored) as epoch milliseconds (the row's timestamps, taken
         on this machine's clock by the web and the worker)."""
@@ -333,16 +329,11 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}"
 
 
-def cpu_seconds(stack: Stack) -> dict[str, float]:
-    """CPU seconds used so far (user + system, reaped children included) by each part.
-
-    The parts: web (gunicorn), worker (the Celery process), sandbox (its descendants: warm
-    parents and their forks), redis, postgres (every backend on the machine), client (this
-    process). Sample before and after a window and subtract. Linux only.
-    """
+def processes() -> dict[int, tuple[str, int, float]]:
+    """pid: (comm, parent pid, CPU seconds: user + system, reaped children included), for
+    every process on the machine. Linux only."""
     tick = os.sysconf("SC_CLK_TCK")
-    roots = {p.pid: name for p, name in zip(stack.procs, stack.names, strict=True)}
-    rows: dict[int, tuple[str, int, float]] = {}  # pid: (comm, parent, seconds)
+    rows: dict[int, tuple[str, int, float]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -353,6 +344,18 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
         comm, _, rest = stat.rpartition(")")
         fields = rest.split()
         rows[int(entry)] = (comm, int(fields[1]), sum(int(f) for f in fields[11:15]) / tick)
+    return rows
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far (user + system, reaped children included) by each part.
+
+    The parts: web (gunicorn), worker (the Celery process), sandbox (its descendants: warm
+    parents and their forks), redis, postgres (every backend on the machine), client (this
+    process). Sample before and after a window and subtract. Linux only.
+    """
+    roots = {p.pid: name for p, name in zip(stack.procs, stack.names, strict=True)}
+    rows = processes()
     out = dict.fromkeys(("web", "worker", "sandbox", "redis", "postgres", "client"), 0.0)
     for pid, (comm, _parent, used) in rows.items():
         if pid == os.getpid():
