@@ -41,14 +41,17 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-# A token's user, remembered per process for a few seconds: a script polling a verdict
-# every 50 ms would otherwise pay a query per request for the same answer. Issuing,
-# replacing or deleting a token, and saving or deleting a user (deactivation), bumps a
-# generation counter in Redis; every process reads it at most once per
-# TOKEN_GENERATION_CHECK_SECONDS and forgets its cache when it moved, so a replaced token
-# or a deactivated user stops working everywhere within that time (at once in the
-# process that made the change); with Redis away, within TOKEN_CACHE_SECONDS.
-TOKEN_CACHE_SECONDS = 5.0
+# A token's user, remembered per process for a minute: a script polling a verdict every
+# 50 ms, or a student submitting every few seconds, would otherwise pay a query per
+# request for the same answer. Issuing, replacing or deleting a token, and saving or
+# deleting a user (deactivation), bumps a generation counter in Redis; every process reads
+# it at most once per TOKEN_GENERATION_CHECK_SECONDS and forgets its cache when it moved,
+# so a replaced token or a deactivated user stops working everywhere within that time (at
+# once in the process that made the change). With Redis away every look fails and forgets
+# the cache, so the expiry is only a backstop (a change made without the ORM's signals).
+# It was 5 s: under load_students.py (a submission per student every ~4.5 s, spread over
+# 2 web processes) nearly every request missed and paid the query (issue #15).
+TOKEN_CACHE_SECONDS = 60.0
 TOKEN_GENERATION_CHECK_SECONDS = 1.0
 TOKEN_GENERATION_KEY = "pdl:apitoken:generation"
 _cache: dict[str, tuple[float, Any]] = {}  # digest -> (expires, user or None)
@@ -68,7 +71,7 @@ def _bump_generation() -> None:
 
     try:
         ratelimit.client().incr(TOKEN_GENERATION_KEY)
-    except Exception as exc:  # Redis away: other processes' caches expire on their own
+    except Exception as exc:  # Redis away: the others cannot read it either, and forget
         log.warning("could not announce a re-issued API token: %s", exc)
 
 

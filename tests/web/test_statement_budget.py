@@ -228,10 +228,54 @@ def test_a_token_changed_by_another_process_is_forgotten(alice, alice_token):
     assert ApiToken.objects.user_for(alice_token) is None
 
 
+def test_with_redis_away_each_look_forgets_the_cache(alice, alice_token, monkeypatch):
+    """The cache's expiry is long (a minute); what keeps a change made in another process
+    from living that long when Redis is away is that a failed look forgets the cache."""
+    assert ApiToken.objects.user_for(alice_token) == alice
+    ApiToken.objects.filter(user=alice).update(key_hash="0" * 64)  # no signal here
+
+    def away() -> None:
+        raise ConnectionError("redis is away")
+
+    monkeypatch.setattr(ratelimit, "client", away)
+    assert ApiToken.objects.user_for(alice_token) == alice  # looked less than a second ago
+    account_models._generation[0] = float("-inf")  # as if a second had passed
+    assert ApiToken.objects.user_for(alice_token) is None
+
+
+def test_the_cache_outlives_a_students_pause_between_submissions(alice, alice_token,
+                                                                 monkeypatch):
+    """A student submits every few seconds; with 2 web processes each one sees a given
+    token about half as often. A 5 s expiry made nearly every such request pay a query."""
+    now = [1000.0]
+    monkeypatch.setattr(account_models.time, "monotonic", lambda: now[0])
+    assert ApiToken.objects.user_for(alice_token) == alice
+    now[0] += 20.0  # the generation is looked at again (unchanged): the cache stays
+    with CaptureQueriesContext(connection) as later:
+        assert ApiToken.objects.user_for(alice_token) == alice
+    assert len(later.captured_queries) == 0
+
+
 def test_unknown_tokens_are_not_cached():
     for n in range(50):
         assert ApiToken.objects.user_for(f"guess-{n}") is None
     assert account_models._cache == {}
+
+
+# --- PostgreSQL: hot statements prepared ---------------------------------------------------
+
+
+def test_postgresql_keeps_a_hot_statement_prepared(alice):
+    """config/settings.py: server-side binding, prepare after 5 runs (PostgreSQL's parse and
+    plan skipped for a submission's hot queries). CI runs tests/web on PostgreSQL too."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's (CI runs this file there too)")
+    for _ in range(6):
+        assert Submission.objects.filter(user=alice).count() == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("submissions_submission" in text for text in prepared), prepared
 
 
 # --- Redis: the rate limit and the long-poll slot in one round trip -----------------------
