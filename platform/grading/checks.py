@@ -7,7 +7,7 @@ bilingual message, the side-by-side values of a visible failed check).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -17,13 +17,6 @@ from grading.diagnostics import classify_error, setup_seed
 from grading.messages import render
 from grading.spec import CheckSpec, ExerciseSpec
 from grading.verdict import CheckResult
-
-if TYPE_CHECKING:
-    pass
-
-
-
-
 
 
 class ReferenceError_(RuntimeError):
@@ -141,14 +134,13 @@ def _side_by_side(
         return None, None
     if check.name:
         missing = wire.MissingValue("name", check.name)
-        exp = ref.values.get(check.name, missing)
         act = got.values.get(check.name, missing)
-        return display.preview(exp, values=check.values), display.preview(act)
+        return _expected(ref, check.name, check.values, missing), display.preview(act)
     if check.call:
         k = _call_index(spec, i)
         calls = got.extra.get("calls") or []
         rec = calls[k] if k < len(calls) else {}
-        expected = display.preview(ref.values.get(f"call:{k}"), values=check.values)
+        expected = _expected(ref, f"call:{k}", check.values, None)
         if rec.get("error"):
             return expected, None  # it raised: the message says what; there is no value
         if rec.get("skipped"):
@@ -167,6 +159,18 @@ def _side_by_side(
         parts = [f"{n} =\n{display.preview(got.values[n], limit=limit)}" for n in shown]
         return None, "\n\n".join(parts)
     return None, None
+
+
+def _expected(ref: wire.Decoded, key: str, values: bool, default: Any) -> str:
+    """The reference's value of ``key`` as displayed: the same for every submission, and
+    torch's repr of even a small tensor costs a fraction of a millisecond, so it is kept
+    with the cached reference (``grader.reference``)."""
+    memo_key = ("preview", key, values)
+    shown = ref.derived.get(memo_key)
+    if shown is None:
+        value = ref.values.get(key, default)
+        shown = ref.derived[memo_key] = display.preview(value, values=values)
+    return shown
 
 
 def _call_finding(

@@ -352,6 +352,12 @@ def close_mask(
     """Elementwise closeness; NaN equals NaN, infinities must match exactly."""
     if not (expected.is_floating_point() or expected.is_complex()):
         return expected == actual
+    if expected.dtype == actual.dtype and expected.shape == actual.shape and torch.equal(
+        expected, actual
+    ):
+        # The common case (the same computation): one comparison instead of a dozen ops.
+        # torch.equal is False wherever a NaN is, so NaN positions take the path below.
+        return torch.ones(expected.shape, dtype=torch.bool)
     e, a = _as_wide(expected), _as_wide(actual)
     nan_e, nan_a = torch.isnan(e), torch.isnan(a)
     if e.is_complex():

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -221,8 +222,14 @@ def _use_prefix(dotted: str, uses: Iterable[str]) -> str | None:
 
 def validate(expression: str, uses: Iterable[str]) -> Checked:
     """Parse and check ``expression``; raise ``UnsafeExpression`` saying what is refused."""
+    return _validate(expression, tuple(uses))
+
+
+@functools.lru_cache(maxsize=512)
+def _validate(expression: str, uses: tuple[str, ...]) -> Checked:
+    # An exercise's asserts are validated before each run and again when evaluated: the
+    # answer depends on the text alone, and the tree is only read (never changed) after.
     tree = _parse(expression)
-    uses = tuple(uses)
     count = sum(1 for _ in ast.walk(tree))
     if count > MAX_NODES:
         raise UnsafeExpression(f"the expression has more than {MAX_NODES} parts")

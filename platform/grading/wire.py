@@ -211,6 +211,9 @@ class ScalarValue:
 class Decoded:
     values: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
+    # What the grader derives from a cached reference and reuses for every submission
+    # (the expected side's display strings): computed once, never from student data.
+    derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------- encode (sandbox)
