@@ -326,3 +326,20 @@ def test_every_message_template_renders_in_both_languages():
         assert set(langs) == {"en", "zh-hans"}, code
         out = render(code, {"variant": variant, "name": "x"})
         assert out["en"] and out["zh-hans"] and out["en"] != out["zh-hans"], (code, variant)
+
+
+def test_exactly_equal_tensors_give_the_elementwise_answer():
+    """close_mask's shortcut (torch.equal) must agree with the element-wise rule: -0.0 equals
+    0.0, infinities of one sign match, NaN positions (never torch.equal) still match."""
+    inf = float("inf")
+    t = torch.tensor([[1.5, -0.0, inf], [-inf, 3.0, 2.0]])
+    assert cmp.close_mask(t, t.clone(), 0.0, 0.0).tolist() == [[True] * 3] * 2
+    zero = t.clone()
+    zero[0, 1] = 0.0
+    assert torch.equal(t, zero) and cmp.close_mask(t, zero, 0.0, 0.0).all()  # -0.0 == 0.0
+    nan = torch.tensor([float("nan"), 1.0])
+    assert cmp.close_mask(nan, nan.clone(), 0.0, 0.0).tolist() == [True, True]
+    assert cmp.close_mask(t, t.double(), 0.0, 0.0).all()  # dtypes differ: the long way
+    off = t.clone()
+    off[1, 2] = 2.5
+    assert cmp.close_mask(t, off, 0.0, 0.0).tolist() == [[True] * 3, [True, True, False]]

@@ -346,3 +346,23 @@ def test_device_and_grad_facts_follow_the_export():
         shown
         == "tensor([[0., 1.],\n        [2., 3.]])  shape (2, 2) float32 cuda:0 requires_grad=True"
     )
+
+
+def test_the_expected_side_is_formatted_once_per_cached_reference(pool, monkeypatch):
+    """The reference's display string is the same for every submission: it is kept with the
+    cached reference (`wire.Decoded.derived`); the student's side is formatted each time."""
+    shown: list[str] = []
+    real = display.preview
+
+    def counting(value, **kw):
+        text = real(value, **kw)
+        shown.append(text)
+        return text
+
+    monkeypatch.setattr(display, "preview", counting)
+    first = grader.grade(HIDDEN, "def scale(X):\n    return X * 8\n", pool=pool).to_dict()
+    second = grader.grade(HIDDEN, "def scale(X):\n    return X * 9\n", pool=pool).to_dict()
+    assert first["checks"][1]["expected"] == second["checks"][1]["expected"] == (
+        "tensor([ 7., 14.])  shape (2,) float32")
+    assert second["checks"][1]["actual"] == "tensor([ 9., 18.])  shape (2,) float32"
+    assert shown.count("tensor([ 7., 14.])  shape (2,) float32") == 1
