@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import User
-from django.db import models
+from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -44,43 +44,65 @@ def _digest(token: str) -> str:
 # A token's user, remembered per process for a minute: a script polling a verdict every
 # 50 ms, or a student submitting every few seconds, would otherwise pay a query per
 # request for the same answer. Issuing, replacing or deleting a token, and saving or
-# deleting a user (deactivation), bumps a generation counter in Redis; every process reads
-# it at most once per TOKEN_GENERATION_CHECK_SECONDS and forgets its cache when it moved,
-# so a replaced token or a deactivated user stops working everywhere within that time (at
-# once in the process that made the change). With Redis away every look fails and forgets
-# the cache, so the expiry is only a backstop (a change made without the ORM's signals).
+# deleting a user (deactivation), sets a new random generation in Redis once the change
+# is committed (announced earlier, another process could read the old rows again and keep
+# them a minute); every process reads it at most once per TOKEN_GENERATION_CHECK_SECONDS
+# and forgets its cache when it moved, so a replaced token or a deactivated user stops
+# working everywhere within that time (at once in the process that made the change). The
+# value is random, not a counter: a Redis restarted empty cannot count back to a value a
+# process saw before. With Redis away every look fails and forgets the cache, and an
+# announcement that failed is sent again at this process's next look; the expiry is only a
+# backstop (a change made without the ORM's signals).
 # It was 5 s: under load_students.py (a submission per student every ~4.5 s, spread over
 # 2 web processes) nearly every request missed and paid the query (issue #15).
 TOKEN_CACHE_SECONDS = 60.0
 TOKEN_GENERATION_CHECK_SECONDS = 1.0
 TOKEN_GENERATION_KEY = "pdl:apitoken:generation"
 _cache: dict[str, tuple[float, Any]] = {}  # digest -> (expires, user or None)
-_generation: list[Any] = [float("-inf"), None]  # [checked at, value seen]
+# [checked at, value seen, times the cache was cleared, an announcement still to send]
+_generation: list[Any] = [float("-inf"), None, 0, False]
 _lock = threading.Lock()
+
+
+def _clear() -> None:
+    """Empty the cache (caller holds _lock). The count lets a reader that queried before a
+    clear see that its answer may be older than the clear, and not store it."""
+    _cache.clear()
+    _generation[2] += 1
 
 
 def forget_cached_tokens() -> None:
     """Drop this process's cache (tests, and after a token is issued here)."""
     with _lock:
-        _cache.clear()
+        _clear()
         _generation[0] = float("-inf")
 
 
 def _bump_generation() -> None:
+    """Tell the other processes to forget their caches; on failure, again at the next look."""
     from accounts import ratelimit
 
     try:
-        ratelimit.client().incr(TOKEN_GENERATION_KEY)
-    except Exception as exc:  # Redis away: the others cannot read it either, and forget
-        log.warning("could not announce a re-issued API token: %s", exc)
+        ratelimit.client().set(TOKEN_GENERATION_KEY, secrets.token_hex(8))
+        _generation[3] = False
+    except Exception as exc:  # Redis away: the others forget at each look meanwhile
+        _generation[3] = True
+        log.warning("could not announce a changed API token (retried): %s", exc)
+
+
+def _changed_and_committed() -> None:
+    forget_cached_tokens()
+    _bump_generation()
 
 
 def _check_generation(now: float) -> None:
-    """Forget the cache if any process re-issued a token since the last look."""
+    """Forget the cache if any process changed a token or a user since the last look."""
     if now - _generation[0] < TOKEN_GENERATION_CHECK_SECONDS:
         return
     from accounts import ratelimit
 
+    if _generation[3]:
+        _bump_generation()
     value: Any
     try:
         value = ratelimit.client().get(TOKEN_GENERATION_KEY)
@@ -88,7 +110,7 @@ def _check_generation(now: float) -> None:
         value = object()
     with _lock:
         if value != _generation[1]:
-            _cache.clear()
+            _clear()
         _generation[0], _generation[1] = now, value
 
 
@@ -109,13 +131,15 @@ class ApiTokenManager(models.Manager["ApiToken"]):
         hit = _cache.get(digest)
         if hit is not None and hit[0] > now:
             return copy.copy(hit[1]) if hit[1] is not None else None
+        clears = _generation[2]  # read before the query: see _clear
         row = self.select_related("user").filter(key_hash=digest).first()
         user = row.user if row and row.user.is_active else None
         if user is not None:  # unknown tokens are not cached: guesses cannot fill memory
             with _lock:
                 if len(_cache) > 10_000:
-                    _cache.clear()
-                _cache[digest] = (now + TOKEN_CACHE_SECONDS, user)
+                    _clear()
+                if _generation[2] == clears:
+                    _cache[digest] = (now + TOKEN_CACHE_SECONDS, user)
         return copy.copy(user) if user is not None else None
 
 
@@ -134,9 +158,12 @@ class ApiToken(models.Model):
 @receiver(post_delete, sender=ApiToken)
 @receiver(post_save, sender=User)  # deactivated (or otherwise changed): look again
 @receiver(post_delete, sender=User)
-def _tokens_changed(**kwargs: Any) -> None:
-    forget_cached_tokens()
-    _bump_generation()
+def _tokens_changed(update_fields: Any = None, using: str | None = None,
+                    **kwargs: Any) -> None:
+    if update_fields is not None and set(update_fields) == {"last_login"}:
+        return  # a login (update_last_login): nothing a cached answer rests on changed
+    forget_cached_tokens()  # at once here, and again once committed, then everywhere
+    transaction.on_commit(_changed_and_committed, using=using)
 
 
 def new_join_code() -> str:

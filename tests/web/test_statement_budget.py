@@ -223,9 +223,92 @@ def test_a_token_changed_by_another_process_is_forgotten(alice, alice_token):
     assert ApiToken.objects.user_for(alice_token) == alice
     ApiToken.objects.filter(user=alice).update(key_hash="0" * 64)  # no signal here
     assert ApiToken.objects.user_for(alice_token) == alice  # still cached
-    ratelimit.client().incr(account_models.TOKEN_GENERATION_KEY)
+    ratelimit.client().set(account_models.TOKEN_GENERATION_KEY, "another process's")
     account_models._generation[0] = float("-inf")  # as if a second had passed
     assert ApiToken.objects.user_for(alice_token) is None
+
+
+def generation() -> bytes | None:
+    return ratelimit.client().get(account_models.TOKEN_GENERATION_KEY)
+
+
+def test_a_change_is_announced_only_once_committed(alice, alice_token,
+                                                   django_capture_on_commit_callbacks):
+    """Announced inside the transaction, another process could look, read the old row
+    again (the change not yet visible to it) and keep it a minute."""
+    before = generation()
+    with django_capture_on_commit_callbacks(execute=True):
+        ApiToken.objects.issue(alice)
+        assert generation() == before  # not committed yet: nothing announced
+    moved = generation()
+    assert moved != before
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.is_active = False
+        alice.save()
+        assert generation() == moved
+    assert generation() != moved
+
+
+def test_an_answer_read_before_a_clear_is_not_kept(alice, alice_token):
+    """The token's row is read; before the answer is stored, another thread of this
+    process sees a changed generation and clears the cache. The answer may predate the
+    change, so it is handed to its own request but not kept for the next."""
+
+    def clear_meanwhile(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        ratelimit.client().set(account_models.TOKEN_GENERATION_KEY, "changed elsewhere")
+        account_models._generation[0] = float("-inf")
+        account_models._check_generation(account_models.time.monotonic())
+        return result
+
+    with connection.execute_wrapper(clear_meanwhile):
+        assert ApiToken.objects.user_for(alice_token) == alice
+    assert account_models._cache == {}
+    assert ApiToken.objects.user_for(alice_token) == alice  # read again, now kept
+    assert len(account_models._cache) == 1
+
+
+def test_an_announcement_redis_missed_is_sent_at_the_next_look(
+    alice, alice_token, monkeypatch, django_capture_on_commit_callbacks
+):
+    before = generation()
+    real = ratelimit.client
+
+    def away() -> None:
+        raise ConnectionError("redis is away")
+
+    monkeypatch.setattr(ratelimit, "client", away)
+    with django_capture_on_commit_callbacks(execute=True):
+        ApiToken.objects.issue(alice)  # committed; the announcement fails
+    monkeypatch.setattr(ratelimit, "client", real)
+    assert generation() == before  # the others have not heard yet
+    account_models._generation[0] = float("-inf")  # as if a second had passed
+    ApiToken.objects.user_for(alice_token)
+    assert generation() != before
+
+
+def test_a_redis_restarted_empty_cannot_repeat_a_generation(django_capture_on_commit_callbacks,
+                                                            alice):
+    """A counter would start again at 1 after a restart: a process that saw 1 before and
+    has not looked since would keep its cache. Each generation is random instead."""
+    seen = set()
+    for _ in range(3):
+        ratelimit.client().delete(account_models.TOKEN_GENERATION_KEY)  # restarted empty
+        with django_capture_on_commit_callbacks(execute=True):
+            alice.save()
+        seen.add(generation())
+    assert len(seen) == 3 and None not in seen
+
+
+def test_a_login_keeps_the_cache(alice, alice_token, django_capture_on_commit_callbacks):
+    """Each login saves last_login; a whole class logging in would wipe every process's
+    cache every second if that counted as a change."""
+    assert Client().login(username="alice", password="alice-pass-123")  # a prior login
+    assert ApiToken.objects.user_for(alice_token) == alice
+    before = generation()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert Client().login(username="alice", password="alice-pass-123")
+    assert generation() == before and len(account_models._cache) == 1
 
 
 def test_with_redis_away_each_look_forgets_the_cache(alice, alice_token, monkeypatch):
