@@ -158,6 +158,7 @@ def main() -> None:
                        sqlite=args.sqlite) as stack:
         # Warm the reference cache of each exercise once (as a real term would have).
         asyncio.run(_warm(stack.port, stack.tokens[0]))
+        time.sleep(2)  # the companion's other warm parents started with the one that answered
         cpu_before = cpu_seconds(stack)
         results, errors, elapsed = asyncio.run(
             run(stack.port, stack.tokens, args.seconds, args.drain)
@@ -231,9 +232,14 @@ def _print_cpu(cpu: dict[str, float], graded: int) -> None:
           f"= {(os.cpu_count() or 1) * 1000 / total:.0f}/s)")
 
 
+# Not measured: a pandas exercise runs in the pool's companion (docs/sandbox.md), so the
+# warm-up waits for those warm parents too, and their start is not in the window's CPU.
+WARM_ONLY = [("pandas-impute", "inputs, outputs = data.iloc[:, 0:2], data.iloc[:, 2]")]
+
+
 async def _warm(port: int, token: str) -> None:
     http = Http(port, token)
-    for slug, code in WORK:
+    for slug, code in WORK + WARM_ONLY:
         await submit_and_wait(http, slug, code)
     await http.close()
 

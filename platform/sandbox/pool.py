@@ -29,6 +29,13 @@ BANNER = """
 # The warm parent gets this environment and nothing else (no secrets, no settings).
 BASE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+# What every warm parent imports before it forks its first run.
+PRELOAD = ["numpy", "torch"]
+# Imported only by the warm parents of a companion pool, which runs the jobs that name one
+# of these (SandboxPool.run): pandas adds ~250 memory mappings and ~25 MiB of heap that
+# every fork copies and every exit frees, 1.2-3.2 ms of CPU per graded run
+# (benchmarks/RESULTS.md, seventh round), for the few exercises that use it.
+ON_DEMAND = ["pandas"]
 GPU_ENV_PASS = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "CUDA_MODULE_LOADING",
                 "LD_LIBRARY_PATH")
 
@@ -199,10 +206,16 @@ class _WarmParent:
 
 
 class SandboxPool:
-    """`size` warm parents; `run` is thread-safe and runs at most `size` jobs at once.
+    """`size` warm parents; `run` is thread-safe and runs at most `size` jobs at once
+    (`size` more in the companion, below).
 
     strict=True (the default) refuses to run anything when a required isolation layer is
-    missing: every run then returns status "refused" naming the layer and why."""
+    missing: every run then returns status "refused" naming the layer and why.
+
+    With the default `preload`, a student pool on the `cpu` device keeps the modules of
+    ON_DEMAND out of its warm parents and hands a job whose payload names one of them to a
+    companion pool of the same size whose warm parents preloaded them (`companion()`).
+    A run that imports one anyway without naming it still works; it pays the import."""
 
     def __init__(self, *, harness: str = "grading.harness:main", device: str = "cpu",
                  size: int = 1, strict: bool = True, pythonpath: list[str] | None = None,
@@ -214,6 +227,17 @@ class SandboxPool:
             raise ValueError("device must be 'cpu' or 'gpu'")
         self.role = role
         self._reference: SandboxPool | None = None
+        self._companion: SandboxPool | None = None
+        # Split only the pools that serve students on the CPU: a reference pool runs every
+        # exercise's solution, and on a GPU each warm parent's waiting child holds a CUDA
+        # context (twice the parents, twice the contexts).
+        split = preload is None and role == "student" and device == "cpu"
+        self._on_demand = [m.encode() for m in ON_DEMAND] if split else []
+        self._companion_args = dict(
+            harness=harness, device=device, size=size, strict=strict, pythonpath=pythonpath,
+            prefork=prefork, preload=PRELOAD + ON_DEMAND, python=python,
+            start_timeout=start_timeout, _simulate_missing=_simulate_missing, role=role,
+            _warm_pressure=_warm_pressure)
         self._reference_args = dict(
             harness=harness, device=device, size=1, strict=strict, pythonpath=pythonpath,
             prefork=1, preload=preload, python=python, start_timeout=start_timeout,
@@ -224,7 +248,7 @@ class SandboxPool:
                     # two waiting children keep back-to-back runs off the fork's clock;
                     # on a GPU each holds a CUDA context, so one
                     "prefork": prefork or (1 if device == "gpu" else 2), "parent_pid": os.getpid(),
-                    "preload": preload or ["numpy", "pandas", "torch"],
+                    "preload": preload or (PRELOAD if split else PRELOAD + ON_DEMAND),
                     "simulate_missing": list(_simulate_missing),
                     # CPU pressure above which waiting children skip their warm-up (tests
                     # set it out of reach: a loaded test machine must not change them)
@@ -257,6 +281,23 @@ class SandboxPool:
                     raise SandboxError("the sandbox pool is closed")
                 self._reference = SandboxPool(**self._reference_args)  # type: ignore[arg-type]
             return self._reference
+
+    def companion(self) -> SandboxPool:
+        """The warm parents that preloaded ON_DEMAND as well, started on first use (or by
+        the worker when it starts); this pool itself when it does not split."""
+        if not self._on_demand:
+            return self
+        with self._lock:
+            if self._companion is None:
+                if self._closed:
+                    raise SandboxError("the sandbox pool is closed")
+                self._companion = SandboxPool(**self._companion_args)  # type: ignore[arg-type]
+            return self._companion
+
+    def _names_on_demand(self, job: Job) -> bool:
+        # A plain byte search of what the run will execute: a word in a comment costs a
+        # run in the companion, nothing more.
+        return any(name in job.payload for name in self._on_demand)
 
     def _add(self) -> _WarmParent:
         wp = _WarmParent(self.cfg, self.python, self.start_timeout)
@@ -306,6 +347,8 @@ class SandboxPool:
             raise SandboxError("this SandboxPool was created in another process; "
                                "use get_pool() (one pool per process) after forking")
         validate(job)  # before taking a warm parent: a bad job must not cost one
+        if self._on_demand and self._names_on_demand(job):
+            return self.companion().run(job)
         wp = self._idle.get()
         healthy = False
         try:
@@ -333,8 +376,10 @@ class SandboxPool:
             parents = list(self._all)
             self._all.clear()
             reference, self._reference = self._reference, None
-        if reference is not None:
-            reference.close()
+            companion, self._companion = self._companion, None
+        for other in (reference, companion):
+            if other is not None:
+                other.close()
         for wp in parents:
             wp.close()
 

@@ -40,7 +40,8 @@ def sandbox_processes(pool_or_pids: SandboxPool | list[int], grace: float = 2.0)
     import time
 
     if isinstance(pool_or_pids, SandboxPool):
-        pids = [wp.proc.pid for wp in pool_or_pids._all]
+        pools = [pool_or_pids, pool_or_pids._companion]  # the companion's runs count too
+        pids = [wp.proc.pid for p in pools if p is not None for wp in p._all]
     else:
         pids = list(pool_or_pids)
     deadline = time.monotonic() + grace

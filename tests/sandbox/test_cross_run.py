@@ -73,6 +73,27 @@ def test_warm_parent_memory_holds_no_job_data(pool: SandboxPool) -> None:
         assert counts["config"] >= 1 and scanned > 32 * 2**20, (counts, scanned)  # control
 
 
+def test_the_companion_holds_no_job_data_and_no_run_sees_another(pool: SandboxPool) -> None:
+    """The companion's warm parents (pandas preloaded) pass the same scans: after runs
+    whose code, output and result carried a marker, the marker is in none of them, and a
+    later run there finds nothing of an earlier one."""
+    secret = marker("PANDASJOB")
+    for _ in range(2):
+        rep = run(pool, f"import pandas as pd\n# {secret}\nprint({secret!r})\n"
+                        f"RESULT = pd.Series([{secret!r}]).iloc[0].encode()")
+        assert rep.status == "ok" and rep.result == secret.encode(), rep
+    rep = run(pool, "import pandas\n" + hunter_code({"secret": secret}), **HUNT_LIMITS)
+    assert rep.status == "ok", rep
+    report = findings(rep.output)
+    assert _zero(report["found"]) and report["scanned"] > 32 * 2**20, report
+    companion = pool.companion()
+    assert companion is not pool
+    for wp in companion._all:
+        counts, scanned = scan_process(wp.proc.pid, {"secret": secret, "config": "harness_echo"})
+        assert counts["secret"] == 0, counts
+        assert counts["config"] >= 1 and scanned > 32 * 2**20, (counts, scanned)
+
+
 @pytest.fixture(scope="module")
 def grading_pool() -> Iterator[SandboxPool]:
     p = SandboxPool(size=1, strict=True)  # the real harness: grading.harness:main
@@ -131,6 +152,7 @@ def test_reference_runs_never_share_a_warm_parent_with_students(
     ref_pool = grading_pool.reference_pool()
     assert ref_pool is not grading_pool and ref_pool.reference_pool() is ref_pool
     students = {wp.proc.pid for wp in grading_pool._all}
+    students |= {wp.proc.pid for wp in grading_pool.companion()._all}
     references = {wp.proc.pid for wp in ref_pool._all}
     assert students and references and not students & references
     rep = ref_pool.run(Job(payload=b"import grading", limits=Limits()))

@@ -248,3 +248,42 @@ def test_no_warm_up_while_tasks_wait_for_the_cpu() -> None:
             return None
 
     assert not Without().busy()  # no PSI on this kernel: never contended
+
+
+# Which of the two the warm parent preloaded (spelt so that the probe names neither).
+PROBE = ("import sys\n"
+         "RESULT = str(sorted(m for m in ('pan' + 'das', 'tor' + 'ch') if m in sys.modules))")
+
+
+def test_a_job_naming_pandas_runs_where_pandas_is_preloaded() -> None:
+    """Most runs fork from warm parents without pandas (cheaper to fork and to exit); a
+    job that names it runs in the companion's, which preloaded it, with every layer on; a
+    run that imports it without naming it still works (it pays the import)."""
+    with SandboxPool(harness=HARNESS, pythonpath=[str(HERE)], size=1) as pool:
+        pool.wait_ready()
+        assert run(pool, PROBE).result == b"['torch']"
+        assert pool._companion is None  # nothing has asked for it yet
+        assert run(pool, PROBE + "  # pandas").result == b"['pandas', 'torch']"
+        companion = pool.companion()
+        assert companion is not pool and companion.companion() is companion
+        assert companion.size == pool.size and companion.role == "student"
+        assert companion.layers == pool.layers and not companion.refused
+        assert {wp.proc.pid for wp in companion._all}.isdisjoint(wp.proc.pid for wp in pool._all)
+        hidden = ("import importlib\nm = importlib.import_module('pan' + 'das')\n"
+                  "RESULT = str(int(m.DataFrame({'a': [1, 2]})['a'].sum()))")
+        rep = run(pool, hidden)
+        assert rep.status == "ok" and rep.result == b"3", rep
+        assert not sandbox_processes(pool)
+    assert companion._closed  # closing the pool closes its companion
+
+
+def test_only_a_student_cpu_pool_with_the_default_preload_splits() -> None:
+    with SandboxPool(harness=HARNESS, pythonpath=[str(HERE)], size=1,
+                     preload=["numpy", "torch"]) as pool:
+        assert pool.companion() is pool  # an explicit preload is taken as it is
+    with SandboxPool(harness=HARNESS, pythonpath=[str(HERE)], size=1) as pool:
+        reference = pool.reference_pool()
+        assert reference.companion() is reference
+        assert "pandas" in reference.cfg["preload"]  # a reference pool runs every solution
+        reference.wait_ready()
+        assert run(reference, PROBE).result == b"['pandas', 'torch']"

@@ -1,0 +1,91 @@
+"""The sandbox's CPU per graded run with and without pandas preloaded in the warm parents
+(docs/sandbox.md, "pandas only where it is named"; issue #15).
+
+    .venv/bin/python benchmarks/preload_split.py [--pairs 3] [--seconds 6]
+
+Per side: a fresh `SandboxPool(size=2)` with that `preload`, the load benchmark's answers
+(`load_students.WORK`, torch exercises) graded through `grading.grader.grade` from two
+threads for `--seconds`; the figure is the CPU of the two warm parents and every run they
+forked and reaped (`/proc/<pid>/stat`: utime + stime + cutime + cstime) per graded run.
+The sides alternate, the order swapped every pair: the VM's speed drifts within minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "platform"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from load_students import WORK  # noqa: E402
+
+from courses.loader import load_course  # noqa: E402
+from grading import grader  # noqa: E402
+from sandbox import SandboxPool  # noqa: E402
+from sandbox.pool import ON_DEMAND, PRELOAD  # noqa: E402
+
+SPECS = {e.slug: replace(e, version="1-bench") for d in load_course(ROOT / "lessons")
+         for e in d.exercises if e.queue == "cpu"}
+
+
+def cpu_ms(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def side(preload: list[str], seconds: float) -> str:
+    pool = SandboxPool(size=2, preload=preload)
+    try:
+        pool.wait_ready()
+        for slug, code in WORK * 4:  # the reference cache, the first faults
+            grader.grade(SPECS[slug], code, pool=pool)
+        pids = [wp.proc.pid for wp in pool._all]
+        before = sum(cpu_ms(p) for p in pids)
+        graded = [0, 0]
+        stop = time.monotonic() + seconds
+
+        def loop(i: int) -> None:
+            k = i
+            while time.monotonic() < stop:
+                slug, code = WORK[k % len(WORK)]
+                grader.grade(SPECS[slug], code, pool=pool)
+                graded[i] += 1
+                k += 1
+
+        threads = [threading.Thread(target=loop, args=(i,)) for i in range(2)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - started
+        time.sleep(0.3)  # the last runs reaped
+        n = sum(graded)
+        used = sum(cpu_ms(p) for p in pids) - before
+        maps = len(Path(f"/proc/{pids[0]}/maps").read_text().splitlines())
+        return (f"preload={','.join(preload):20s} graded/s {n / elapsed:6.1f} "
+                f"sandbox CPU ms per graded run {used / n:6.2f} warm parent maps {maps}")
+    finally:
+        pool.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=6.0)
+    args = ap.parse_args()
+    sides = [PRELOAD + ON_DEMAND, PRELOAD]
+    for i in range(args.pairs):
+        for preload in sides if i % 2 == 0 else sides[::-1]:
+            print(side(preload, args.seconds), flush=True)
+
+
+if __name__ == "__main__":
+    main()
