@@ -8,6 +8,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.email_url import email_settings as _email_settings
+from config import broker
 from config.env import env_bool, env_int, env_list, env_str
 from grading import code as _grading_code  # plain Python: the code size limit
 from grading import limits as _grading_limits  # plain Python: the maxima's defaults
@@ -194,6 +195,7 @@ SANDBOX_MAX_LIMITS = {
 # --- Celery (Redis broker; queues "cpu" and "gpu", regrades on "cpu-bulk"/"gpu-bulk") ----
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT = broker.transport_for(REDIS_URL)  # one Redis client per channel
 CELERY_TASK_ACKS_LATE = True  # tasks are idempotent: a worker lost mid-run means a re-run
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
