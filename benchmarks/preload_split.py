@@ -1,13 +1,17 @@
-"""The sandbox's CPU per graded run with and without pandas preloaded in the warm parents
-(docs/sandbox.md, "pandas only where it is named"; issue #15).
+"""The sandbox's CPU per graded run with and without pandas and the first optimizer in the
+warm parents (docs/sandbox.md, "pandas and the optimizers only where they are named";
+issue #15).
 
     .venv/bin/python benchmarks/preload_split.py [--pairs 3] [--seconds 6]
 
-Per side: a fresh `SandboxPool(size=2)` with that `preload`, the load benchmark's answers
+Three sides: warm parents with everything (numpy, torch, pandas, the harness's `prime` and
+`prime_on_demand`), without pandas, and the default student pool (without pandas and
+without `prime_on_demand`: what a torch exercise runs in). Per side: a fresh
+`SandboxPool(size=2)`, the load benchmark's answers
 (`load_students.WORK`, torch exercises) graded through `grading.grader.grade` from two
 threads for `--seconds`; the figure is the CPU of the two warm parents and every run they
 forked and reaped (`/proc/<pid>/stat`: utime + stime + cutime + cstime) per graded run.
-The sides alternate, the order swapped every pair: the VM's speed drifts within minutes.
+The sides alternate, the order reversed every round: the VM's speed drifts within minutes.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from load_students import WORK  # noqa: E402
 from courses.loader import load_course  # noqa: E402
 from grading import grader  # noqa: E402
 from sandbox import SandboxPool  # noqa: E402
-from sandbox.pool import ON_DEMAND, PRELOAD  # noqa: E402
+from sandbox.pool import COMPANION_PRELOAD, PRELOAD  # noqa: E402
 
 SPECS = {e.slug: replace(e, version="1-bench") for d in load_course(ROOT / "lessons")
          for e in d.exercises if e.queue == "cpu"}
@@ -40,7 +44,7 @@ def cpu_ms(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def side(preload: list[str], seconds: float) -> str:
+def side(label: str, preload: list[str] | None, seconds: float) -> str:
     pool = SandboxPool(size=2, preload=preload)
     try:
         pool.wait_ready()
@@ -70,7 +74,7 @@ def side(preload: list[str], seconds: float) -> str:
         n = sum(graded)
         used = sum(cpu_ms(p) for p in pids) - before
         maps = len(Path(f"/proc/{pids[0]}/maps").read_text().splitlines())
-        return (f"preload={','.join(preload):20s} graded/s {n / elapsed:6.1f} "
+        return (f"{label:22s} graded/s {n / elapsed:6.1f} "
                 f"sandbox CPU ms per graded run {used / n:6.2f} warm parent maps {maps}")
     finally:
         pool.close()
@@ -78,13 +82,14 @@ def side(preload: list[str], seconds: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--pairs", type=int, default=3, help="rounds of the three sides")
     ap.add_argument("--seconds", type=float, default=6.0)
     args = ap.parse_args()
-    sides = [PRELOAD + ON_DEMAND, PRELOAD]
+    sides = [("everything", PRELOAD + COMPANION_PRELOAD), ("without pandas", PRELOAD),
+             ("without pandas, optim", None)]
     for i in range(args.pairs):
-        for preload in sides if i % 2 == 0 else sides[::-1]:
-            print(side(preload, args.seconds), flush=True)
+        for label, preload in sides if i % 2 == 0 else sides[::-1]:
+            print(side(label, preload, args.seconds), flush=True)
 
 
 if __name__ == "__main__":

@@ -31,11 +31,13 @@ BASE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 # What every warm parent imports before it forks its first run.
 PRELOAD = ["numpy", "torch"]
-# Imported only by the warm parents of a companion pool, which runs the jobs that name one
-# of these (SandboxPool.run): pandas adds ~250 memory mappings and ~25 MiB of heap that
-# every fork copies and every exit frees, 1.2-3.2 ms of CPU per graded run
-# (benchmarks/RESULTS.md, seventh round), for the few exercises that use it.
-ON_DEMAND = ["pandas"]
+# What only the warm parents of a companion pool import (they also call the harness's
+# `prime_on_demand`: the first optimizer imports torch._dynamo). A job whose payload names
+# one of ON_DEMAND runs there (SandboxPool.run). pandas adds ~250 memory mappings and
+# ~25 MiB of heap, torch._dynamo ~90 mappings and ~70 MiB, that every fork copies and every
+# exit frees (benchmarks/RESULTS.md, seventh round), for the few exercises that use them.
+COMPANION_PRELOAD = ["pandas"]
+ON_DEMAND = ["pandas", "optim"]
 GPU_ENV_PASS = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "CUDA_MODULE_LOADING",
                 "LD_LIBRARY_PATH")
 
@@ -212,10 +214,11 @@ class SandboxPool:
     strict=True (the default) refuses to run anything when a required isolation layer is
     missing: every run then returns status "refused" naming the layer and why.
 
-    With the default `preload`, a student pool on the `cpu` device keeps the modules of
-    ON_DEMAND out of its warm parents and hands a job whose payload names one of them to a
-    companion pool of the same size whose warm parents preloaded them (`companion()`).
-    A run that imports one anyway without naming it still works; it pays the import."""
+    With the default `preload`, a student pool on the `cpu` device keeps pandas and the
+    harness's `prime_on_demand` out of its warm parents and hands a job whose payload names
+    a word of ON_DEMAND to a companion pool of the same size whose warm parents have them
+    (`companion()`). A run that needs them without naming them still works; it pays the
+    import on its own clock."""
 
     def __init__(self, *, harness: str = "grading.harness:main", device: str = "cpu",
                  size: int = 1, strict: bool = True, pythonpath: list[str] | None = None,
@@ -235,7 +238,7 @@ class SandboxPool:
         self._on_demand = [m.encode() for m in ON_DEMAND] if split else []
         self._companion_args = dict(
             harness=harness, device=device, size=size, strict=strict, pythonpath=pythonpath,
-            prefork=prefork, preload=PRELOAD + ON_DEMAND, python=python,
+            prefork=prefork, preload=PRELOAD + COMPANION_PRELOAD, python=python,
             start_timeout=start_timeout, _simulate_missing=_simulate_missing, role=role,
             _warm_pressure=_warm_pressure)
         self._reference_args = dict(
@@ -248,7 +251,8 @@ class SandboxPool:
                     # two waiting children keep back-to-back runs off the fork's clock;
                     # on a GPU each holds a CUDA context, so one
                     "prefork": prefork or (1 if device == "gpu" else 2), "parent_pid": os.getpid(),
-                    "preload": preload or (PRELOAD if split else PRELOAD + ON_DEMAND),
+                    "preload": preload or (PRELOAD if split else PRELOAD + COMPANION_PRELOAD),
+                    "on_demand": not split,  # the harness's prime_on_demand (above)
                     "simulate_missing": list(_simulate_missing),
                     # CPU pressure above which waiting children skip their warm-up (tests
                     # set it out of reach: a loaded test machine must not change them)
@@ -283,8 +287,9 @@ class SandboxPool:
             return self._reference
 
     def companion(self) -> SandboxPool:
-        """The warm parents that preloaded ON_DEMAND as well, started on first use (or by
-        the worker when it starts); this pool itself when it does not split."""
+        """The warm parents that preloaded COMPANION_PRELOAD and ran `prime_on_demand` as
+        well, started on first use (or by the worker when it starts); this pool itself when
+        it does not split."""
         if not self._on_demand:
             return self
         with self._lock:

@@ -73,12 +73,17 @@ class Zygote:
         cfg["_warmup_fn"] = getattr(harness_module, "warmup", None)
         # Lazy imports the harness knows runs will need, paid once here and shared by every
         # child (no job exists yet, so nothing of a run can be in them).
-        prime = getattr(harness_module, "prime", None)
-        if prime is not None:
+        # `prime_on_demand` only in warm parents that serve the jobs naming ON_DEMAND words
+        # (sandbox/pool.py): what it imports, every fork and exit would pay for otherwise.
+        primes = ["prime"] + (["prime_on_demand"] if cfg.get("on_demand", True) else [])
+        for name in primes:
+            prime = getattr(harness_module, name, None)
+            if prime is None:
+                continue
             try:
                 prime()
             except Exception as exc:
-                print(f"sandbox warm parent: harness prime failed: {exc!r}", file=sys.stderr)
+                print(f"sandbox warm parent: harness {name} failed: {exc!r}", file=sys.stderr)
         if not self.host.refused:
             try:
                 isolation.setup_parent(self.host)

@@ -65,3 +65,36 @@ def test_run_view_values_through_the_real_sandbox(real_pool):
     assert view["values"] == {
         "c": "tensor([[0, 0],\n        [0, 1],\n        [0, 2]])  shape (3, 2) int64"
     }
+
+
+PRIMED_RUNS = r"""
+import os, sys
+os.environ["OMP_NUM_THREADS"] = "1"
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+import numpy, torch
+from courses.loader import load_course
+from grading import grader, harness
+harness.prime()
+specs = {e.slug: e for d in load_course(Path(sys.argv[2])) for e in d.exercises}
+os.chdir(sys.argv[3])
+before = set(sys.modules)
+for slug in ("tensor-arange", "linalg-cumsum", "save-load", "nn-params"):
+    harness.main(grader.build_payload(specs[slug], specs[slug].solution))
+print(sorted(set(sys.modules) - before))
+"""
+
+
+def test_prime_leaves_no_import_to_the_runs_of_a_torch_exercise(tmp_path) -> None:
+    """What a run imports lazily it pays on every run (a fresh fork each time): numpy's
+    random module was ~6 ms of each run once pandas and the optimizers stopped importing it
+    in the warm parent. After `prime()` alone, a torch exercise's runs import nothing."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", PRIMED_RUNS, str(root / "platform"), str(root / "lessons"),
+         str(tmp_path)], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-2000:]

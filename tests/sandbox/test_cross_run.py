@@ -157,3 +157,18 @@ def test_reference_runs_never_share_a_warm_parent_with_students(
     assert students and references and not students & references
     rep = ref_pool.run(Job(payload=b"import grading", limits=Limits()))
     assert rep.status in ("ok", "crashed")  # it ran in its own parent, whatever it returned
+
+
+def test_the_first_optimizer_is_primed_only_where_optim_is_named(
+        grading_pool: SandboxPool) -> None:
+    """The real harness: the students' warm parents skip `prime_on_demand` (torch._dynamo,
+    ~70 MiB that every fork and exit would pay for); a job naming `optim` runs where it was
+    primed, so its first optimizer costs no import on the student's clock."""
+    from grading import grader
+
+    spec = _softmax_spec(marker("OPTIM"))
+    probe = "import sys\nprint('dynamo:', 'torch._dynamo' in sys.modules)\n"
+    for code, primed in ((probe, False), (probe + "# optim\n", True)):
+        rep = grading_pool.run(grader._job(spec, grader.build_payload(spec, code, mode="run")))
+        assert rep.status == "ok", rep
+        assert f"dynamo: {primed}" in rep.output, rep.output
