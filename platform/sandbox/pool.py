@@ -279,12 +279,7 @@ class SandboxPool:
         warm parent cannot hand a student the reference."""
         if self.role == "reference":
             return self
-        with self._lock:
-            if self._reference is None:
-                if self._closed:
-                    raise SandboxError("the sandbox pool is closed")
-                self._reference = SandboxPool(**self._reference_args)  # type: ignore[arg-type]
-            return self._reference
+        return self._sibling("_reference", self._reference_args)
 
     def companion(self) -> SandboxPool:
         """The warm parents that preloaded COMPANION_PRELOAD and ran `prime_on_demand` as
@@ -292,12 +287,17 @@ class SandboxPool:
         it does not split."""
         if not self._on_demand:
             return self
+        return self._sibling("_companion", self._companion_args)
+
+    def _sibling(self, attr: str, args: dict[str, Any]) -> SandboxPool:
         with self._lock:
-            if self._companion is None:
+            pool: SandboxPool | None = getattr(self, attr)
+            if pool is None:
                 if self._closed:
                     raise SandboxError("the sandbox pool is closed")
-                self._companion = SandboxPool(**self._companion_args)  # type: ignore[arg-type]
-            return self._companion
+                pool = SandboxPool(**args)
+                setattr(self, attr, pool)
+            return pool
 
     def _names_on_demand(self, job: Job) -> bool:
         # A plain byte search of what the run will execute: a word in a comment costs a
