@@ -17,8 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load_students import WARM_ONLY
-from stack import Http, machine, percentile, running_stack, submit_and_wait
+from stack import Http, machine, percentile, running_stack, submit_and_wait, warm_companion
 
 
 async def measure(port: int, token: str, n: int, warmup: int, slug: str, code: str,
@@ -27,9 +26,7 @@ async def measure(port: int, token: str, n: int, warmup: int, slug: str, code: s
     http = Http(port, token)
     for _ in range(warmup):  # first runs build the reference cache and warm connections
         await submit_and_wait(http, slug, code)
-    for warm_slug, warm_code in WARM_ONLY:  # the companion pool is up before measuring
-        await submit_and_wait(http, warm_slug, warm_code)
-    await asyncio.sleep(2)
+    await warm_companion(http)
     times, outcomes, inside = [], [], []
     ends.clear()  # id: (sent, answered), epoch ms, for the measured submissions only
     for _ in range(n):

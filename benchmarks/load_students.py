@@ -30,7 +30,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stack import Http, cpu_seconds, machine, percentile, running_stack, submit_and_wait
+from stack import (
+    Http,
+    cpu_seconds,
+    machine,
+    percentile,
+    running_stack,
+    submit_and_wait,
+    warm_companion,
+)
 
 # A mix: right and wrong answers on three exercises (wrong ones exercise the diagnostics).
 WORK = [
@@ -158,7 +166,6 @@ def main() -> None:
                        sqlite=args.sqlite) as stack:
         # Warm the reference cache of each exercise once (as a real term would have).
         asyncio.run(_warm(stack.port, stack.tokens[0]))
-        time.sleep(2)  # the companion's other warm parents started with the one that answered
         cpu_before = cpu_seconds(stack)
         results, errors, elapsed = asyncio.run(
             run(stack.port, stack.tokens, args.seconds, args.drain)
@@ -232,15 +239,11 @@ def _print_cpu(cpu: dict[str, float], graded: int) -> None:
           f"= {(os.cpu_count() or 1) * 1000 / total:.0f}/s)")
 
 
-# Not measured: a pandas exercise runs in the pool's companion (docs/sandbox.md), so the
-# warm-up waits for those warm parents too, and their start is not in the window's CPU.
-WARM_ONLY = [("pandas-impute", "inputs, outputs = data.iloc[:, 0:2], data.iloc[:, 2]")]
-
-
 async def _warm(port: int, token: str) -> None:
     http = Http(port, token)
-    for slug, code in WORK + WARM_ONLY:
+    for slug, code in WORK:
         await submit_and_wait(http, slug, code)
+    await warm_companion(http)
     await http.close()
 
 

@@ -17,9 +17,7 @@ The sides alternate, the order reversed every round: the VM's speed drifts withi
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +27,7 @@ sys.path.insert(0, str(ROOT / "platform"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from load_students import WORK  # noqa: E402
+from sandbox_bench import proc_cpu_s, run_for  # noqa: E402
 
 from courses.loader import load_course  # noqa: E402
 from grading import grader  # noqa: E402
@@ -39,11 +38,6 @@ SPECS = {e.slug: replace(e, version="1-bench") for d in load_course(ROOT / "less
          for e in d.exercises if e.queue == "cpu"}
 
 
-def cpu_ms(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) * 1000 / os.sysconf("SC_CLK_TCK")
-
-
 def side(label: str, preload: list[str] | None, seconds: float) -> str:
     pool = SandboxPool(size=2, preload=preload)
     try:
@@ -51,28 +45,18 @@ def side(label: str, preload: list[str] | None, seconds: float) -> str:
         for slug, code in WORK * 4:  # the reference cache, the first faults
             grader.grade(SPECS[slug], code, pool=pool)
         pids = [wp.proc.pid for wp in pool._all]
-        before = sum(cpu_ms(p) for p in pids)
-        graded = [0, 0]
-        stop = time.monotonic() + seconds
+        before = sum(proc_cpu_s(p) for p in pids)
 
-        def loop(i: int) -> None:
-            k = i
-            while time.monotonic() < stop:
-                slug, code = WORK[k % len(WORK)]
-                grader.grade(SPECS[slug], code, pool=pool)
-                graded[i] += 1
-                k += 1
+        turn = [0, 1]  # thread i starts at answer i, then takes them in turn
 
-        threads = [threading.Thread(target=loop, args=(i,)) for i in range(2)]
-        started = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - started
+        def one(i: int) -> None:
+            slug, code = WORK[turn[i] % len(WORK)]
+            turn[i] += 1
+            grader.grade(SPECS[slug], code, pool=pool)
+
+        n, elapsed = run_for(seconds, one)
         time.sleep(0.3)  # the last runs reaped
-        n = sum(graded)
-        used = sum(cpu_ms(p) for p in pids) - before
+        used = (sum(proc_cpu_s(p) for p in pids) - before) * 1000
         maps = len(Path(f"/proc/{pids[0]}/maps").read_text().splitlines())
         return (f"{label:22s} graded/s {n / elapsed:6.1f} "
                 f"sandbox CPU ms per graded run {used / n:6.2f} warm parent maps {maps}")

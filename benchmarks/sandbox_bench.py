@@ -14,6 +14,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +56,26 @@ def proc_cpu_s(pid: int) -> float:
     """utime + stime + reaped children's, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def run_for(seconds: float, one: Callable[[int], object], threads: int = 2) -> tuple[int, float]:
+    """Call `one(i)` back to back from `threads` threads (i = the thread's number) for
+    `seconds`: (calls made, seconds it took)."""
+    counts = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def loop(i: int) -> None:
+        while time.monotonic() < stop:
+            one(i)
+            counts[i] += 1
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for th in workers:
+        th.start()
+    for th in workers:
+        th.join()
+    return sum(counts), time.monotonic() - started
 
 
 def pct(values: list[float], q: float) -> float:
@@ -127,30 +148,20 @@ def main() -> None:
         pool.wait_ready()
         for _ in range(10):
             pool.run(job)
-        counts = [0, 0]
         failures: list[str] = []
         zpids = [wp.proc.pid for wp in pool._all]
         cpu0 = sum(proc_cpu_s(z) for z in zpids) + sum(os.times()[:2])
-        stop = time.monotonic() + args.seconds
 
-        def worker(i: int) -> None:
-            while time.monotonic() < stop:
-                rep = pool.run(job)
-                if rep.status != "ok":
-                    failures.append(rep.status)
-                counts[i] += 1
+        def one(i: int) -> None:
+            rep = pool.run(job)
+            if rep.status != "ok":
+                failures.append(rep.status)
 
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
-        t = time.monotonic()
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        elapsed = time.monotonic() - t
+        runs, elapsed = run_for(args.seconds, one)
         cpu1 = sum(proc_cpu_s(z) for z in zpids) + sum(os.times()[:2])
-        per_run = (cpu1 - cpu0) / max(1, sum(counts))
-        out["concurrent"] = {"workers": 2, "seconds": round(elapsed, 2), "runs": sum(counts),
-                             "runs_per_s": round(sum(counts) / elapsed, 1),
+        per_run = (cpu1 - cpu0) / max(1, runs)
+        out["concurrent"] = {"workers": 2, "seconds": round(elapsed, 2), "runs": runs,
+                             "runs_per_s": round(runs / elapsed, 1),
                              "failures": len(failures),
                              "cpu_ms_per_run": round(per_run * 1000, 2),
                              "runs_per_s_per_free_core": round(1 / per_run, 1),

@@ -140,8 +140,7 @@ def prime() -> None:
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
 
-    net = _throwaway_net()
-    X, y = torch.zeros(8, 4), torch.tensor([0, 1] * 4)
+    net, X, y = _throwaway()
     for Xb, yb in DataLoader(TensorDataset(X, y), batch_size=4, shuffle=True):
         loss = nn.CrossEntropyLoss()(net(Xb), yb) + nn.MSELoss()(net(Xb)[:, 0], Xb[:, 0])
         loss.backward()
@@ -162,8 +161,7 @@ def prime_on_demand() -> None:
     warm parents every other run forks from, where it made each fork and exit dearer."""
     from torch import nn
 
-    net = _throwaway_net()
-    X, y = torch.zeros(8, 4), torch.tensor([0, 1] * 4)
+    net, X, y = _throwaway()
     for optimizer in (torch.optim.SGD(net.parameters(), lr=0.1, weight_decay=0.01),
                       torch.optim.Adam(net.parameters())):
         loss = nn.CrossEntropyLoss()(net(X), y)
@@ -172,11 +170,13 @@ def prime_on_demand() -> None:
         optimizer.step()
 
 
-def _throwaway_net() -> Any:
+def _throwaway() -> tuple[Any, torch.Tensor, torch.Tensor]:
+    """A small model and a batch for the primes: nothing of a job is ever in them."""
     from torch import nn
 
-    return nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Dropout(0.1),
-                         nn.Linear(3, 2))
+    net = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Dropout(0.1),
+                        nn.Linear(3, 2))
+    return net, torch.zeros(8, 4), torch.tensor([0, 1] * 4)
 
 
 def main(payload: bytes) -> bytes:

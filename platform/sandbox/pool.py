@@ -236,6 +236,7 @@ class SandboxPool:
         # context (twice the parents, twice the contexts).
         split = preload is None and role == "student" and device == "cpu"
         self._on_demand = [m.encode() for m in ON_DEMAND] if split else []
+        # The same pool with everything preloaded (an explicit preload: it does not split).
         self._companion_args = dict(
             harness=harness, device=device, size=size, strict=strict, pythonpath=pythonpath,
             prefork=prefork, preload=PRELOAD + COMPANION_PRELOAD, python=python,
@@ -299,11 +300,6 @@ class SandboxPool:
                 setattr(self, attr, pool)
             return pool
 
-    def _names_on_demand(self, job: Job) -> bool:
-        # A plain byte search of what the run will execute: a word in a comment costs a
-        # run in the companion, nothing more.
-        return any(name in job.payload for name in self._on_demand)
-
     def _add(self) -> _WarmParent:
         wp = _WarmParent(self.cfg, self.python, self.start_timeout)
         with self._lock:
@@ -352,7 +348,9 @@ class SandboxPool:
             raise SandboxError("this SandboxPool was created in another process; "
                                "use get_pool() (one pool per process) after forking")
         validate(job)  # before taking a warm parent: a bad job must not cost one
-        if self._on_demand and self._names_on_demand(job):
+        # A plain byte search of what the run will execute: a word in a comment costs a run
+        # in the companion, nothing more.
+        if any(word in job.payload for word in self._on_demand):
             return self.companion().run(job)
         wp = self._idle.get()
         healthy = False

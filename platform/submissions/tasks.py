@@ -96,7 +96,8 @@ def _on_worker_ready(sender, **kwargs) -> None:
     _stops.append(workers.start_sweeper(jobs.sweep, settings.SWEEP_INTERVAL_SECONDS))
     # Warm the sandbox pools now so the first student does not pay for importing torch;
     # the reference pool (warm parents that never serve students) and the companion (warm
-    # parents with pandas as well, for the exercises that use it) start beside it.
+    # parents with pandas and the first optimizer as well, for the exercises that use
+    # them: sandbox/pool.py ON_DEMAND) start beside it.
     from sandbox import get_pool
 
     get_pool().reference_pool()
