@@ -266,14 +266,18 @@ def fork_isolated(host: Host, keep: dict[str, int], cgroup: Cgroup | None,
                   cfg: dict[str, Any]) -> int:
     """One fork. The warm parent unshares its pid namespace *for children* just before,
     so the child is PID 1 of a fresh one, then steps back into its own (setns); the
-    child makes its own mount, network, IPC and UTS namespaces."""
+    child makes its own mount, network, IPC and UTS namespaces.
+
+    glibc's fork, not os.fork: the warm parent is single-threaded and holds no Python
+    lock here, so CPython's after-fork work (its modules' hooks: threading, logging,
+    random, ...) is ~1 ms of pure cost per run. The harness seeds `random` itself."""
     if host.ns:
         try:
             sysapi.unshare(sysapi.CLONE_NEWPID)
         except OSError as exc:
             raise LayerError("namespaces", exc) from exc
     try:
-        pid = os.fork()
+        pid = sysapi.fork_without_python_hooks()
     except BaseException:
         if host.ns:
             sysapi.setns(host.pidns_fd, sysapi.CLONE_NEWPID)
@@ -281,6 +285,10 @@ def fork_isolated(host: Host, keep: dict[str, int], cgroup: Cgroup | None,
     if pid == 0:
         # Never return into the warm parent's code from here, whatever happens.
         try:
+            if "torch" in sys.modules:
+                # The one at-fork hook a run needs (torch's own, gh-28389): OpenMP set up
+                # in this process. Without it a run costs ~1 ms more, not less.
+                sys.modules["torch"].get_num_threads()
             _relocate_fds(keep)
             if cgroup is not None:
                 # Joining a cgroup waits for an RCU grace period (ms): let the child pay it,

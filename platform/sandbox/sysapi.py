@@ -133,3 +133,26 @@ def collapse_heap_to_hugepages() -> int:
         if libc.madvise(lo, hi - lo, MADV_COLLAPSE) == 0:
             done += 1
     return done
+
+
+# glibc's fork through a PyDLL: the GIL stays held and no Python code runs around it.
+_pylibc = ctypes.PyDLL(None, use_errno=True)
+_pylibc.fork.restype = ctypes.c_int
+_pylibc.fork.argtypes = []
+
+
+def fork_without_python_hooks() -> int:
+    """fork(2), without CPython's before- and after-fork work (os.fork's).
+
+    That work re-creates the interpreter's thread locks and runs the modules' at-fork
+    hooks (threading, logging, random, concurrent.futures, torch): in a torch process it
+    costs the child ~1 ms and ~280 copy-on-write page faults (benchmarks/RESULTS.md,
+    eighth round). Only for a single-threaded process that holds no import or logging
+    lock, whose children reset their signal handlers and seed `random` themselves: the
+    sandbox's warm parent. glibc's own at-fork handlers (malloc, libgomp, torch's C++
+    ones) still run."""
+    pid = _pylibc.fork()
+    if pid < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return pid

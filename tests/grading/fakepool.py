@@ -25,7 +25,7 @@ from sandbox import Job, RunReport
 ROOT = Path(__file__).resolve().parents[2]
 
 SERVER = r"""
-import base64, json, os, signal, struct, sys, tempfile, time
+import base64, json, os, shutil, signal, struct, sys, tempfile, time
 sys.path.insert(0, sys.argv[1])
 import numpy, pandas, torch
 from grading import harness
@@ -91,6 +91,7 @@ while True:
     if status == "ok" and exit_code == 0 and os.path.exists(resfile):
         with open(resfile, "rb") as f:
             result = f.read()
+    shutil.rmtree(work, ignore_errors=True)  # each run's folder, or /tmp fills up
     if status == "ok" and truncated:
         status, result = "output_limit", None
     elif status == "ok" and result is None:

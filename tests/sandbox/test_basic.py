@@ -56,6 +56,50 @@ def test_each_run_is_fresh(pool: SandboxPool) -> None:
     assert b.result == b"(False, False)"
 
 
+def test_runs_are_forked_without_pythons_at_fork_hooks(pool: SandboxPool) -> None:
+    """The warm parent forks with glibc's fork, not os.fork (isolation.fork_isolated):
+    `random`'s at-fork hook would have reseeded every run from the kernel, so without it
+    two runs of a harness that does not seed start from the warm parent's state."""
+    code = "import random\nRESULT = repr(random.getstate()[1][:8])"
+    first, second = run(pool, code), run(pool, code)
+    assert first.status == second.status == "ok", (first, second)
+    assert first.result == second.result
+
+
+def test_threads_locks_and_forks_work_in_a_run_without_the_hooks(pool: SandboxPool) -> None:
+    """What the skipped hooks re-create after a fork (threading's state, logging's and the
+    import system's locks, torch's OpenMP) still works in a run: a run is a process whose
+    warm parent had one thread and held none of those locks when it forked."""
+    code = """
+import logging, os, threading, torch
+from concurrent.futures import ThreadPoolExecutor
+logging.basicConfig(level=logging.INFO)
+log = logging.getLogger("cell")
+box = []
+t = threading.Thread(target=lambda: box.append(threading.current_thread().name), name="w")
+t.start(); t.join()
+with ThreadPoolExecutor(2) as ex:
+    squares = list(ex.map(lambda v: v * v, range(4)))
+log.info("from the run")
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    import json  # the import lock, in a grandchild
+    os.write(w, json.dumps(threading.main_thread().is_alive()).encode())
+    os._exit(0)
+os.close(w)
+_, status = os.waitpid(pid, 0)
+child = os.read(r, 10)
+RESULT = repr((box, squares, child, status, torch.get_num_threads(),
+               float(torch.ones(64, 64).matmul(torch.ones(64, 64)).sum()),
+               threading.main_thread() is threading.current_thread()))
+"""
+    rep = run(pool, code)
+    assert rep.status == "ok", rep
+    assert rep.result == repr((["w"], [0, 1, 4, 9], b"true", 0, 1, 262144.0, True)).encode()
+    assert "from the run" in rep.output
+
+
 def test_invalid_limits_rejected(pool: SandboxPool) -> None:
     import pytest
 

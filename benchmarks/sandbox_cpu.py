@@ -1,0 +1,61 @@
+"""The sandbox's CPU per graded run, one run at a time: the warm parent's own CPU and its
+reaped runs' (issue #15; benchmarks/RESULTS.md, eighth round).
+
+    .venv/bin/python benchmarks/sandbox_cpu.py [--runs 400] [--rounds 1]
+
+A `SandboxPool(size=1)` with the default student preload grades the load benchmark's
+answers (`load_students.WORK`) through `grading.grader.grade`, one after another, so the
+figure has less of the noise two threads bring (`preload_split.py` measures those). Per
+graded run: the warm parent's utime + stime, and its reaped runs' cutime + cstime, from
+`/proc/<pid>/stat`. To compare two trees, run each tree's copy of this script in turn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from preload_split import SPECS, WORK, grader  # noqa: E402
+from sandbox_bench import proc_cpu_s  # noqa: E402
+
+from sandbox import SandboxPool  # noqa: E402
+
+
+def own_and_reaped_s(pid: int) -> tuple[float, float]:
+    """(utime + stime, cutime + cstime) of pid, in seconds."""
+    total = proc_cpu_s(pid)
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return total - reaped, reaped
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=400)
+    ap.add_argument("--rounds", type=int, default=1)
+    args = ap.parse_args()
+    with SandboxPool(size=1) as pool:
+        pool.wait_ready()
+        for slug, code in WORK * 4:  # the reference cache, the first faults
+            grader.grade(SPECS[slug], code, pool=pool)
+        pid = pool._all[0].proc.pid
+        for _ in range(args.rounds):
+            a = own_and_reaped_s(pid)
+            for i in range(args.runs):
+                slug, code = WORK[i % len(WORK)]
+                grader.grade(SPECS[slug], code, pool=pool)
+            time.sleep(0.3)  # the last run reaped
+            b = own_and_reaped_s(pid)
+            parent, runs = ((y - x) * 1000 / args.runs for x, y in zip(a, b, strict=True))
+            print(f"sandbox_cpu: {ROOT.name} warm parent {parent:.2f} runs {runs:.2f} "
+                  f"total {parent + runs:.2f} ms per graded run", flush=True)
+
+
+if __name__ == "__main__":
+    main()
