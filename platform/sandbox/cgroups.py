@@ -78,8 +78,12 @@ class Cgroup:
             time.sleep(0.001)
 
     def destroy(self) -> bool:
-        self.kill_all()
+        """Remove the run's directories, killing whatever is still in them first. The run's
+        PID 1 has been reaped by now, and its pid namespace died with it, so the directories
+        are usually empty: try to remove them at once, and read `cgroup.procs` and kill only
+        when the kernel refuses (EBUSY), which it does while any process is left."""
         ok = True
+        killed = False
         for d in self.dirs:
             for _ in range(50):
                 try:
@@ -88,7 +92,11 @@ class Cgroup:
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.002)
+                    if not killed:
+                        self.kill_all()
+                        killed = True
+                    else:
+                        time.sleep(0.002)
             else:
                 ok = False
         return ok

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -204,6 +205,13 @@ def test_checkout_settings_and_database_invisible(pool: SandboxPool) -> None:
         assert rep.result == b"absent"
 
 
+# The virtual environment, bound read-only into every run (under /tmp or /work when the
+# checkout is there). The walks below skip it: it is the Python installation, written before
+# any run or secret existed, and reading its ~40,000 files from a cold page cache took a
+# fresh clone's run past its wall limit.
+VENV = os.path.realpath(sys.prefix) + "/"
+
+
 def test_whole_filesystem_holds_no_secret(pool: SandboxPool) -> None:
     """Walk every readable file outside the Python installation and grep for secrets."""
     code = f"""
@@ -211,7 +219,8 @@ import os
 hits = []
 for top in ('/etc', '/proc', '/sandbox', '/dev', '/tmp', '/work'):
     for d, dirs, files in os.walk(top):
-        if d.startswith('/proc/') and not d[6:7].isdigit() and d != '/proc':
+        if (d.startswith('/proc/') and not d[6:7].isdigit() and d != '/proc') \\
+                or (d + '/').startswith({VENV!r}):
             dirs[:] = []
             continue
         for f in files:
@@ -574,8 +583,9 @@ def test_concurrent_runs_cannot_see_each_other() -> None:
             limits=Limits(wall_seconds=5))))
         writer.start()
         time.sleep(0.8)
-        code = ("import os\nhits = []\nfor d, _, fs in os.walk('/'):\n"
-                "    if d.startswith('/proc'):\n        continue\n"
+        code = ("import os\nhits = []\nfor d, dirs, fs in os.walk('/'):\n"
+                f"    if d.startswith('/proc') or (d + '/').startswith({VENV!r}):\n"
+                "        dirs[:] = []\n        continue\n"
                 "    hits += [f for f in fs if f == 'other-run-secret']\nRESULT = repr(hits)")
         rep = two.run(Job(payload=code.encode(), limits=Limits(wall_seconds=20,
                                                                    cpu_seconds=15)))

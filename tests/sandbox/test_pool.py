@@ -193,6 +193,34 @@ def test_cgroup_v2_layout_and_limits(tmp_path: Path, cpu: bool) -> None:
         assert (base / "r1" / "cpu.max").read_text() == "50000 100000"
 
 
+def test_a_run_cgroup_is_removed_at_once_when_empty_and_emptied_first_when_not() -> None:
+    """On the host's real cgroups: an empty run cgroup goes without reading or killing
+    anything; one that still holds a process has it killed, then goes."""
+    import subprocess
+
+    from sandbox.cgroups import Manager
+
+    m = Manager()
+    try:
+        empty, busy = m.new(), m.new()
+        kills: list[str] = []
+        for cg, name in ((empty, "empty"), (busy, "busy")):
+            cg.kill_all = (lambda cg=cg, name=name: (kills.append(name),  # type: ignore[method-assign]
+                                                     type(cg).kill_all(cg)))
+        assert empty.destroy()
+        assert kills == [] and not any(d.exists() for d in empty.dirs)
+        sleeper = subprocess.Popen(["sleep", "60"])
+        try:
+            busy.add(sleeper.pid)
+            assert busy.destroy()
+            assert sleeper.wait(timeout=5) == -signal.SIGKILL
+        finally:
+            sleeper.kill()
+        assert kills == ["busy"] and not any(d.exists() for d in busy.dirs)
+    finally:
+        m.cleanup()
+
+
 def test_a_waiting_child_warms_up_only_while_nothing_is_queued() -> None:
     """Idle, the waiting child is told to warm up (its page faults off the student's
     clock). Jobs back to back come before the warm parent has been idle long enough: their
