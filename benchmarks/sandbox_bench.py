@@ -52,10 +52,17 @@ def pss_kib(pid: int) -> int:
     return 0
 
 
+def proc_cpu_split_s(pid: int) -> tuple[float, float]:
+    """(utime + stime, reaped children's cutime + cstime), in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(f) for f in stat[11:15])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (utime + stime) / tick, (cutime + cstime) / tick
+
+
 def proc_cpu_s(pid: int) -> float:
     """utime + stime + reaped children's, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return sum(proc_cpu_split_s(pid))
 
 
 def run_for(seconds: float, one: Callable[[int], object], threads: int = 2) -> tuple[int, float]:

@@ -13,7 +13,6 @@ graded run: the warm parent's utime + stime, and its reaped runs' cutime + cstim
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,18 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from preload_split import SPECS, WORK, grader  # noqa: E402
-from sandbox_bench import proc_cpu_s  # noqa: E402
+from preload_split import SPECS, WORK  # noqa: E402
+from sandbox_bench import proc_cpu_split_s  # noqa: E402
 
+from grading import grader  # noqa: E402
 from sandbox import SandboxPool  # noqa: E402
-
-
-def own_and_reaped_s(pid: int) -> tuple[float, float]:
-    """(utime + stime, cutime + cstime) of pid, in seconds."""
-    total = proc_cpu_s(pid)
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-    return total - reaped, reaped
 
 
 def main() -> None:
@@ -46,12 +38,12 @@ def main() -> None:
             grader.grade(SPECS[slug], code, pool=pool)
         pid = pool._all[0].proc.pid
         for _ in range(args.rounds):
-            a = own_and_reaped_s(pid)
+            a = proc_cpu_split_s(pid)
             for i in range(args.runs):
                 slug, code = WORK[i % len(WORK)]
                 grader.grade(SPECS[slug], code, pool=pool)
             time.sleep(0.3)  # the last run reaped
-            b = own_and_reaped_s(pid)
+            b = proc_cpu_split_s(pid)
             parent, runs = ((y - x) * 1000 / args.runs for x, y in zip(a, b, strict=True))
             print(f"sandbox_cpu: {ROOT.name} warm parent {parent:.2f} runs {runs:.2f} "
                   f"total {parent + runs:.2f} ms per graded run", flush=True)

@@ -78,10 +78,9 @@ class Cgroup:
             time.sleep(0.001)
 
     def destroy(self) -> bool:
-        """Remove the run's directories, killing whatever is still in them first. The run's
-        PID 1 has been reaped by now, and its pid namespace died with it, so the directories
-        are usually empty: try to remove them at once, and read `cgroup.procs` and kill only
-        when the kernel refuses (EBUSY), which it does while any process is left."""
+        """Remove the run's directories. Its PID 1 has been reaped by now, and its pid
+        namespace died with it, so they are usually empty: remove them at once, and read
+        `cgroup.procs` and kill what is left only when the kernel refuses (EBUSY)."""
         ok = True
         killed = False
         for d in self.dirs:

@@ -193,7 +193,8 @@ def test_cgroup_v2_layout_and_limits(tmp_path: Path, cpu: bool) -> None:
         assert (base / "r1" / "cpu.max").read_text() == "50000 100000"
 
 
-def test_a_run_cgroup_is_removed_at_once_when_empty_and_emptied_first_when_not() -> None:
+def test_a_run_cgroup_is_removed_at_once_when_empty_and_emptied_first_when_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """On the host's real cgroups: an empty run cgroup goes without reading or killing
     anything; one that still holds a process has it killed, then goes."""
     import subprocess
@@ -203,10 +204,14 @@ def test_a_run_cgroup_is_removed_at_once_when_empty_and_emptied_first_when_not()
     m = Manager()
     try:
         empty, busy = m.new(), m.new()
-        kills: list[str] = []
-        for cg, name in ((empty, "empty"), (busy, "busy")):
-            cg.kill_all = (lambda cg=cg, name=name: (kills.append(name),  # type: ignore[method-assign]
-                                                     type(cg).kill_all(cg)))
+        kills: list[object] = []
+        real_kill_all = type(busy).kill_all
+
+        def counting_kill_all(cg: CgroupV1 | CgroupV2) -> None:
+            kills.append(cg)
+            real_kill_all(cg)
+
+        monkeypatch.setattr(type(busy), "kill_all", counting_kill_all)
         assert empty.destroy()
         assert kills == [] and not any(d.exists() for d in empty.dirs)
         sleeper = subprocess.Popen(["sleep", "60"])
@@ -216,7 +221,7 @@ def test_a_run_cgroup_is_removed_at_once_when_empty_and_emptied_first_when_not()
             assert sleeper.wait(timeout=5) == -signal.SIGKILL
         finally:
             sleeper.kill()
-        assert kills == ["busy"] and not any(d.exists() for d in busy.dirs)
+        assert kills == [busy] and not any(d.exists() for d in busy.dirs)
     finally:
         m.cleanup()
 
