@@ -21,11 +21,15 @@ def sent(monkeypatch):
     import dashboard.tasks
 
     out: list[tuple[str, int, str]] = []
-    for task in (dashboard.tasks.regrade_submission, dashboard.tasks.validate_exercise):
-        def apply_async(args, queue=None, _name=task.name, **kwargs):
-            out.append((_name.rsplit(".", 1)[-1], args[0], queue))
+    recorded = {dashboard.tasks.regrade_submission.name, dashboard.tasks.validate_exercise.name}
+    send = jobs.send
 
-        monkeypatch.setattr(task, "apply_async", apply_async)
+    def record(task, pk, queue):
+        if task.name not in recorded:
+            return send(task, pk, queue)
+        out.append((task.name.rsplit(".", 1)[-1], pk, queue))
+
+    monkeypatch.setattr(jobs, "send", record)
     with mock.patch("submissions.workers.alive_hostnames", return_value=set()), \
             mock.patch("submissions.workers.online", return_value={"cpu": 1, "gpu": 0}):
         yield out

@@ -177,10 +177,14 @@ def _published(monkeypatch):
 
     sent: list[tuple[int, str]] = []
 
-    def apply_async(args, queue=None, **kwargs):
-        sent.append((args[0], queue))
+    send = jobs.send
 
-    monkeypatch.setattr(dashboard.tasks.regrade_submission, "apply_async", apply_async)
+    def record(task, pk, queue):
+        if task.name != dashboard.tasks.regrade_submission.name:
+            return send(task, pk, queue)
+        sent.append((pk, queue))
+
+    monkeypatch.setattr(jobs, "send", record)
     return sent
 
 

@@ -47,3 +47,43 @@ def test_one_client_per_channel_and_the_unacked_bookkeeping_still_works() -> Non
                 assert first.connection_pool is channel.pool
         finally:
             queue(channel).delete()
+
+
+def test_jobs_send_puts_on_the_queue_what_apply_async_would() -> None:
+    """submissions.jobs.send builds the task message itself (issue #15): the worker must
+    get the same envelope, headers, body and routing as from Celery's apply_async."""
+    import json
+
+    import redis
+
+    from submissions import jobs
+    from submissions.tasks import grade_submission
+
+    names = [f"send-test-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    client = redis.Redis.from_url(app.conf.broker_url)
+    try:
+        grade_submission.apply_async((42,), queue=names[0], retry=True,
+                                     retry_policy=jobs.PUBLISH_RETRY)
+        jobs.send(grade_submission, 42, names[1])
+        ours, celerys = ([json.loads(raw) for raw in client.lrange(name, 0, -1)]
+                         for name in reversed(names))
+    finally:
+        client.delete(*names)
+    assert len(ours) == len(celerys) == 1
+    ours, celerys = ours[0], celerys[0]
+    assert ours.keys() == celerys.keys()
+    assert ours["body"] == celerys["body"]  # base64 of [[42], {}, {callbacks…}]
+    own = {"id", "root_id"}  # a task id each
+    assert ours["headers"]["id"] == ours["headers"]["root_id"] != celerys["headers"]["id"]
+    assert ({k: v for k, v in ours["headers"].items() if k not in own}
+            == {k: v for k, v in celerys["headers"].items() if k not in own})
+    assert ours["headers"]["task"] == "submissions.tasks.grade_submission"
+    assert ours["headers"]["argsrepr"] == celerys["headers"]["argsrepr"] == "(42,)"
+    tagged = {"correlation_id", "delivery_tag", "delivery_info"}  # the last: the queue
+    assert ({k: v for k, v in ours["properties"].items() if k not in tagged}
+            == {k: v for k, v in celerys["properties"].items() if k not in tagged})
+    assert ours["properties"]["correlation_id"] == ours["headers"]["id"]
+    assert ours["properties"]["delivery_info"]["routing_key"] == names[1]
+    assert celerys["properties"]["delivery_info"]["routing_key"] == names[0]
+    for key in ("content-type", "content-encoding"):
+        assert ours[key] == celerys[key]
