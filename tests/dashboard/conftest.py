@@ -21,6 +21,24 @@ from submissions.models import Submission
 T0 = timezone.now().replace(microsecond=0) - timedelta(days=2)
 
 
+def record_sends(monkeypatch: pytest.MonkeyPatch, *tasks: Any) -> list[tuple[str, int, str]]:
+    """Record (task's short name, id, queue) for each of `tasks` published through
+    `submissions.jobs.send` instead of sending it; other tasks are sent as usual."""
+    from submissions import jobs
+
+    names = {task.name for task in tasks}
+    sent: list[tuple[str, int, str]] = []
+    send = jobs.send
+
+    def record(task: Any, pk: int, queue: str) -> None:
+        if task.name not in names:
+            return send(task, pk, queue)
+        sent.append((task.name.rsplit(".", 1)[-1], pk, queue))
+
+    monkeypatch.setattr(jobs, "send", record)
+    return sent
+
+
 def make_user(name: str, group: str, **extra: Any) -> User:
     user = User.objects.create_user(name, password=f"{name}-pass-123", **extra)
     user.groups.add(Group.objects.get_or_create(name=group)[0])

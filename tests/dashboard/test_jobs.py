@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from django.utils import timezone
+from tests.dashboard.conftest import record_sends
 
 from dashboard import services
 from dashboard.models import RegradeResult, Validation
@@ -20,16 +21,8 @@ def sent(monkeypatch):
     """Tasks published (task name, id, queue) instead of sent; no worker is alive."""
     import dashboard.tasks
 
-    out: list[tuple[str, int, str]] = []
-    recorded = {dashboard.tasks.regrade_submission.name, dashboard.tasks.validate_exercise.name}
-    send = jobs.send
-
-    def record(task, pk, queue):
-        if task.name not in recorded:
-            return send(task, pk, queue)
-        out.append((task.name.rsplit(".", 1)[-1], pk, queue))
-
-    monkeypatch.setattr(jobs, "send", record)
+    out = record_sends(monkeypatch, dashboard.tasks.regrade_submission,
+                       dashboard.tasks.validate_exercise)
     with mock.patch("submissions.workers.alive_hostnames", return_value=set()), \
             mock.patch("submissions.workers.online", return_value={"cpu": 1, "gpu": 0}):
         yield out

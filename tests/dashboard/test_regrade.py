@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from tests.dashboard.conftest import record_sends
 
 from courses.services import exercise_publish
 from dashboard import selectors, services
@@ -172,20 +173,11 @@ def test_regrade_task_retries_then_fails(seeded, eager_celery, monkeypatch,
 
 
 def _published(monkeypatch):
-    """Record regrade tasks published (queue per result id) instead of sending them."""
+    """Record regrade tasks published ("regrade_submission", result id, queue) instead of
+    sending them."""
     import dashboard.tasks
 
-    sent: list[tuple[int, str]] = []
-
-    send = jobs.send
-
-    def record(task, pk, queue):
-        if task.name != dashboard.tasks.regrade_submission.name:
-            return send(task, pk, queue)
-        sent.append((pk, queue))
-
-    monkeypatch.setattr(jobs, "send", record)
-    return sent
+    return record_sends(monkeypatch, dashboard.tasks.regrade_submission)
 
 
 def test_regrade_work_goes_to_the_bulk_queue(seeded, monkeypatch,
@@ -194,8 +186,8 @@ def test_regrade_work_goes_to_the_bulk_queue(seeded, monkeypatch,
     with django_capture_on_commit_callbacks(execute=True):
         regrade = services.regrade_start(course=seeded.course, exercise=seeded.broadcast,
                                          by=seeded.teacher)
-    assert sorted(pk for pk, _ in sent) == sorted(regrade.results.values_list("pk", flat=True))
-    assert {queue for _, queue in sent} == {"cpu-bulk"}
+    assert sorted(pk for _, pk, _ in sent) == sorted(regrade.results.values_list("pk", flat=True))
+    assert {queue for _, _, queue in sent} == {"cpu-bulk"}
 
 
 def test_a_gpu_exercise_regrades_on_gpu_bulk(seeded, monkeypatch,
@@ -205,7 +197,7 @@ def test_a_gpu_exercise_regrades_on_gpu_bulk(seeded, monkeypatch,
     sent = _published(monkeypatch)
     with django_capture_on_commit_callbacks(execute=True):
         services.regrade_start(course=seeded.course, exercise=seeded.cat, by=seeded.teacher)
-    assert sent and {queue for _, queue in sent} == {"gpu-bulk"}
+    assert sent and {queue for _, _, queue in sent} == {"gpu-bulk"}
 
 
 def test_a_retried_regrade_stays_on_the_bulk_queue(seeded, monkeypatch):
@@ -221,7 +213,7 @@ def test_a_retried_regrade_stays_on_the_bulk_queue(seeded, monkeypatch):
     monkeypatch.setattr(dashboard.tasks, "execute", broken)
     sent = _published(monkeypatch)
     dashboard.tasks.regrade_submission.run(result.pk)
-    assert sent == [(result.pk, "cpu-bulk")]
+    assert sent == [("regrade_submission", result.pk, "cpu-bulk")]
     result.refresh_from_db()
     assert result.status == "pending" and result.tries == 1
 
@@ -307,8 +299,8 @@ def test_a_stalled_regrade_is_sent_again_rather_than_blocking(
         again = services.regrade_start(course=seeded.course, exercise=seeded.broadcast,
                                        by=seeded.teacher)
     assert again.pk == first.pk
-    assert sorted(pk for pk, _ in sent) == [r.pk for r in results[1:]]
-    assert {queue for _, queue in sent} == {"cpu-bulk"}
+    assert sorted(pk for _, pk, _ in sent) == [r.pk for r in results[1:]]
+    assert {queue for _, _, queue in sent} == {"cpu-bulk"}
     # Progress within the stall time: nothing is sent twice.
     RegradeResult.objects.filter(pk=results[1].pk).update(started_at=timezone.now(),
                                                           status="running")
