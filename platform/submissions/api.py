@@ -25,7 +25,7 @@ from grading import scoring
 from grading.scoring import counted_score
 from submissions import workers
 from submissions.models import Submission
-from submissions.selectors import exercise_to_submit, pending_submission
+from submissions.selectors import exercise_to_submit, polled_submission
 from submissions.services import (
     NOTICE_FIELDS,
     CodeRejected,
@@ -166,25 +166,10 @@ def submission_create_view(request: HttpRequest, slug: str) -> HttpResponse:
                         headers={"Location": url})
 
 
-# What the verdict JSON of one submission reads: not the exercise version's spec (a parse
-# of the whole exercise, solution included, on every poll) nor anything else a poll skips.
-_DETAIL_FIELDS = (
-    "id", "user", "exercise__slug", "version__number", "kind", "code", "queue", "status",
-    "outcome", "score", "max_score", "verdict", "created_at",
-)
-
-
 def _visible_submission(request: HttpRequest, pk: int) -> Submission | None:
-    # Queued or running (most polls): one precompiled query (submissions/selectors.py).
-    sub = pending_submission(pk)
+    sub = polled_submission(pk)  # one precompiled query, whatever its status
     if sub is None:
         return None
-    if sub is False:  # graded: its verdict counts, read through the ORM
-        try:  # get(), not filter().first(): no ORDER BY to compile
-            sub = (Submission.objects.select_related("exercise", "version")
-                   .only(*_DETAIL_FIELDS).get(pk=pk))
-        except Submission.DoesNotExist:
-            return None
     # Course-scoped, as in the dashboard: staff of another course get nothing here.
     if not may_read_submission(request.user, sub):
         return None  # same answer as "does not exist": ids reveal nothing

@@ -1,10 +1,11 @@
-"""Reads for the API's hottest path: a client polling a submission that is not graded yet.
+"""Reads for the API's hottest path: a client polling a submission.
 
 A script that asks `GET /api/submissions/<id>` every 50 ms sends ten or more polls per
 verdict, and compiling the ORM query was most of each poll's CPU (issue #15). The poll's
 SQL is therefore built once per process by the ORM itself (so it is the same SQL, for
-whichever database is configured) and executed with the submission's id; a graded row is
-read through the ORM as before (its verdict, and the latest regrade, count).
+whichever database is configured) and executed with the submission's id. It reads the
+verdict's columns too, so a graded row costs no second read (its latest regrade, which
+counts, is read beside it: dashboard.selectors.latest_regrades).
 
 The submit's own reads (the exercise with its current version; what the student has in
 flight and was charged in the budget window) are compiled once per process as well; all
@@ -18,7 +19,7 @@ import copy
 import datetime as dt
 import time
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -29,36 +30,34 @@ from submissions.models import Submission
 
 # Marker values no real parameter has (the compiled SQL names each exactly once).
 _PK = Marker("pk", -987_654_321)
-_PENDING_COLUMNS = (
+_POLL_COLUMNS = (
     "id", "user_id", "status", "kind", "queue", "code", "created_at",
     "exercise_id", "exercise__slug", "version_id", "version__number",
+    "outcome", "score", "max_score", "verdict",
 )
 
 
 @cache
-def _pending_query(vendor: str) -> Compiled:
+def _poll_query(vendor: str) -> Compiled:
     """The poll's SELECT for this database, with one parameter: the submission's id."""
-    return Compiled.of(Submission.objects.filter(pk=_PK.value).values_list(*_PENDING_COLUMNS),
+    return Compiled.of(Submission.objects.filter(pk=_PK.value).values_list(*_POLL_COLUMNS),
                        _PK)
 
 
-def pending_submission(pk: int) -> Submission | Literal[False] | None:
-    """The submission `pk` if it is queued or running, read with one precompiled query;
-    None if there is no such row; False if it is graded (read it with the ORM then).
+def polled_submission(pk: int) -> Submission | None:
+    """The submission `pk`, read with one precompiled query, or None if there is none.
 
-    The instance holds what the verdict JSON of a pending row and the course-scoped
-    visibility rule read (id, owner, exercise slug, version number, code, …), nothing else.
+    The instance holds what the verdict JSON and the course-scoped visibility rule read
+    (id, owner, exercise slug, version number, code, the verdict's columns), nothing else.
     """
-    rows = _pending_query(connection.vendor).rows(pk=pk)
+    rows = _poll_query(connection.vendor).rows(pk=pk)
     if not rows:
         return None
-    row = rows[0]
     (sub_id, user_id, status, kind, queue, code, created_at,
-     exercise_id, slug, version_id, number) = row
-    if status == Submission.Status.GRADED:
-        return False
+     exercise_id, slug, version_id, number, outcome, score, max_score, verdict) = rows[0]
     sub = Submission(id=sub_id, user_id=user_id, status=status, kind=kind, queue=queue,
-                     code=code, created_at=created_at)
+                     code=code, created_at=created_at, outcome=outcome, score=score,
+                     max_score=max_score, verdict=verdict)
     sub.exercise = Exercise(id=exercise_id, slug=slug)
     sub.version = ExerciseVersion(id=version_id, number=number, exercise_id=exercise_id)
     return sub

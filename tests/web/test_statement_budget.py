@@ -129,15 +129,19 @@ def test_a_poll_of_a_queued_submission_is_one_query(course, alice_token):
 
     row = Submission.objects.select_related("exercise", "version").get(pk=pk)
     assert response.json() == {**verdict_json(row), "code": row.code}
-    # Graded: the light read says so, then the ORM reads the verdict and the latest
-    # regrade (three queries, once per verdict).
+    # Graded: the same read carries the verdict's columns, then the latest regrade is
+    # read (two queries, once per verdict), and the JSON is still the ORM row's.
     sub = services.submission_claim(pk, "w1")
     assert sub is not None
-    services.submission_finish(sub, {"outcome": "passed", "score": 1.0, "max_score": 1.0})
+    services.submission_finish(sub, {"outcome": "passed", "score": 1.0, "max_score": 1.0,
+                                     "checks": [{"name": "c", "passed": True}]})
     with CaptureQueriesContext(connection) as graded:
         data = client.get(f"/api/submissions/{pk}", **auth(alice_token)).json()
     assert data["outcome"] == "passed" and data["score"] == 1.0
-    assert len(statements(graded)) == 3, statements(graded)
+    assert data["checks"] == [{"name": "c", "passed": True}]
+    assert len(statements(graded)) == 2, statements(graded)
+    row = Submission.objects.select_related("exercise", "version").get(pk=pk)
+    assert data == {**verdict_json(row), "code": row.code}
 
 
 def test_the_claim_returns_the_row_the_orm_reads(course, alice_token):
