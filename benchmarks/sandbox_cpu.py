@@ -8,6 +8,9 @@ answers (`load_students.WORK`) through `grading.grader.grade`, one after another
 figure has less of the noise two threads bring (`preload_split.py` measures those). Per
 graded run: the warm parent's utime + stime, and its reaped runs' cutime + cstime, from
 `/proc/<pid>/stat`. To compare two trees, run each tree's copy of this script in turn.
+Also the calling thread's own CPU per graded run (`time.thread_time`): the worker's side of
+grading (sending the job, reading and decoding the run's result, the trusted comparison,
+the messages), which the Celery worker process pays beside the claim and the store.
 """
 
 from __future__ import annotations
@@ -39,14 +42,17 @@ def main() -> None:
         pid = pool._all[0].proc.pid
         for _ in range(args.rounds):
             a = proc_cpu_split_s(pid)
+            caller = time.thread_time()
             for i in range(args.runs):
                 slug, code = WORK[i % len(WORK)]
                 grader.grade(SPECS[slug], code, pool=pool)
+            caller = (time.thread_time() - caller) * 1000 / args.runs
             time.sleep(0.3)  # the last run reaped
             b = proc_cpu_split_s(pid)
             parent, runs = ((y - x) * 1000 / args.runs for x, y in zip(a, b, strict=True))
             print(f"sandbox_cpu: {ROOT.name} warm parent {parent:.2f} runs {runs:.2f} "
-                  f"total {parent + runs:.2f} ms per graded run", flush=True)
+                  f"total {parent + runs:.2f} ms per graded run; caller {caller:.2f} ms",
+                  flush=True)
 
 
 if __name__ == "__main__":
