@@ -21,6 +21,10 @@ a shared machine do not count) and the SQL statements Django sends. Phases:
 - submit-wait:   POST …/submissions?wait=20 while a worker thread grades it: the
                  request's own CPU (rate limit + slot, insert, publish, woken by the notice)
 - worker-thread: the same task, in that worker thread
+- browser-submit, browser-poll-wait: what the lesson page (static/js/lesson.js) sent per
+                 verdict until this round: a session-authenticated POST (CSRF header), then
+                 GET …/submissions/<id>?wait=2, woken by the worker thread's notice
+- browser-submit-wait: what it sends now: one session POST …/submissions?wait=1
 
 --profile PHASE runs cProfile around that phase and prints the top functions (cumulative):
 the figures then include the profiler's overhead; take CPU numbers from a run without it.
@@ -57,7 +61,9 @@ VERDICT = {  # the shape of a real passed verdict (docs/contract.md)
                 "message": "`cs` is correct.",
                 "messages": {"en": "`cs` is correct.", "zh-hans": "`cs` 正确。"}}],
 }
-PHASES = ("submit", "poll-queued", "worker", "poll-graded", "submit-wait", "worker-thread")
+PHASES = ("submit", "poll-queued", "worker", "poll-graded", "submit-wait", "worker-thread",
+          "browser-submit", "browser-poll-wait", "browser-submit-wait")
+CSRF_SECRET = "b" * 32  # the csrftoken cookie and the X-CSRFToken header, as a page sends
 
 
 def configure(args: argparse.Namespace) -> None:
@@ -121,6 +127,17 @@ def prepare(users: int) -> list[str]:
             for i in range(users)]
 
 
+def browser_session(token: str) -> str:
+    """A logged-in session cookie for the token's user, as the lesson page holds one."""
+    from django.test import Client
+
+    from accounts.models import ApiToken
+
+    client = Client()
+    client.force_login(ApiToken.objects.user_for(token))
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
 class Statements:
     """Counts what the current thread's connection sends (connection.execute_wrapper)."""
 
@@ -170,11 +187,18 @@ class Recorder:
 
 def environ(method: str, path: str, token: str, body: bytes = b"",
             query: str = "") -> dict[str, Any]:
+    """A WSGI request with `token` as its API token, or, for "sessionid=…", as a page's
+    fetch sends it: the session cookie and the CSRF cookie and header."""
+    if token.startswith("sessionid="):
+        auth = {"HTTP_COOKIE": f"{token}; csrftoken={CSRF_SECRET}",
+                "HTTP_X_CSRFTOKEN": CSRF_SECRET}
+    else:
+        auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
     return {
         "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
         "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:8000",
-        "HTTP_AUTHORIZATION": f"Token {token}", "HTTP_ACCEPT": "application/json",
+        "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:8000", **auth,
+        "HTTP_ACCEPT": "application/json",
         "CONTENT_TYPE": "application/json" if body else "", "CONTENT_LENGTH": str(len(body)),
         "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
         "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
@@ -229,15 +253,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         assert code == 202, (code, body)
         return int(json.loads(body)["id"])
 
-    def poll(token: str, pk: int, status: str) -> None:
-        code, body = call_wsgi(app, environ("GET", f"/api/submissions/{pk}", token))
+    def poll(token: str, pk: int, status: str, query: str = "") -> None:
+        code, body = call_wsgi(app, environ("GET", f"/api/submissions/{pk}", token, query=query))
         assert code == 200 and json.loads(body)["status"] == status, (code, body)
 
     stop = object()
     work: queue.Queue[Any] = queue.Queue()
 
+    delay = [0.0]
+
     def worker_thread() -> None:
         while (pk := work.get()) is not stop:
+            time.sleep(delay[0])
             rec.measure("worker-thread", grade_submission, pk)
 
     with mock.patch.object(services, "enqueue", enqueue), \
@@ -261,6 +288,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             token = tokens[i % len(tokens)]
             rec.measure("submit-wait", submit, token, "wait=20")
         relay.join()
+        # The lesson page: session cookies, and the verdict comes while the request waits
+        # (the worker thread grades 5 ms after the job is handed to it, as a run would).
+        sessions = [browser_session(token) for token in tokens]
+        relay = threading.Thread(target=lambda: [work.put(published.get())
+                                                 for _ in range(2 * (args.warmup + args.n))],
+                                 daemon=True)
+        relay.start()
+        delay[0] = 0.005
+        for i in range(args.warmup + args.n):
+            rec.on = i >= args.warmup
+            cookie = sessions[i % len(sessions)]
+            pk = rec.measure("browser-submit", submit, cookie)
+            rec.measure("browser-poll-wait", poll, cookie, pk, "graded", "wait=2")
+            rec.measure("browser-submit-wait", submit, cookie, "wait=1")
+        relay.join()
         work.put(stop)
         thread.join()
     ratelimit.client().flushdb()
@@ -276,7 +318,7 @@ def report(args: argparse.Namespace, rec: Recorder) -> None:
         cpu, sql = rec.cpu[phase], rec.sql[phase]
         if not cpu:
             continue
-        print(f"  {phase:<14} cpu p50={statistics.median(cpu):6.2f} ms  "
+        print(f"  {phase:<19} cpu p50={statistics.median(cpu):6.2f} ms  "
               f"mean={statistics.fmean(cpu):6.2f} ms  statements={statistics.median(sql):g}"
               f" (max {max(sql)})")
     web = statistics.median(rec.cpu["submit-wait"])
@@ -284,6 +326,14 @@ def report(args: argparse.Namespace, rec: Recorder) -> None:
     sql = statistics.median(rec.sql["submit-wait"]) + statistics.median(rec.sql["worker-thread"])
     print(f"  per submission (submit?wait + worker): web {web:.2f} ms, worker {worker:.2f} ms,"
           f" {sql:g} statements")
+    if rec.cpu["browser-submit-wait"]:
+        before = (statistics.median(rec.cpu["browser-submit"])
+                  + statistics.median(rec.cpu["browser-poll-wait"]))
+        before_sql = (statistics.median(rec.sql["browser-submit"])
+                      + statistics.median(rec.sql["browser-poll-wait"]))
+        print(f"  lesson page per verdict: POST + GET?wait {before:.2f} ms, {before_sql:g}"
+              f" statements; POST?wait {statistics.median(rec.cpu['browser-submit-wait']):.2f}"
+              f" ms, {statistics.median(rec.sql['browser-submit-wait']):g} statements")
     for phase, sqls in rec.statements.items():
         print(f"  {phase}:")
         for sql in sqls:
