@@ -16,10 +16,11 @@ import secrets
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 
 import redis
 from django.conf import settings
+
+from config import redisclients
 
 log = logging.getLogger(__name__)
 _PREFIX = "pdl:rl:"
@@ -44,9 +45,9 @@ class Decision:
     used: int
 
 
-@cache
+@redisclients.once
 def _client() -> redis.Redis:
-    return redis.Redis.from_url(
+    return redisclients.make(
         settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1, decode_responses=True
     )
 

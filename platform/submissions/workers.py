@@ -6,10 +6,11 @@ import logging
 import socket
 import threading
 from collections.abc import Callable
-from functools import cache
 
 import redis
 from django.conf import settings
+
+from config import redisclients
 
 log = logging.getLogger(__name__)
 QUEUES = ("cpu", "gpu")
@@ -18,17 +19,17 @@ BULK_QUEUES = ("cpu-bulk", "gpu-bulk")
 _PREFIX = "pdl:worker:"
 
 
-@cache
+@redisclients.once
 def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(
+    return redisclients.make(
         settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
     )
 
 
-@cache
+@redisclients.once
 def redis_waiting_client() -> redis.Redis:
     """For blocking reads (BLPOP up to 25 s): a socket timeout above the longest wait."""
-    return redis.Redis.from_url(
+    return redisclients.make(
         settings.REDIS_URL, socket_timeout=35, socket_connect_timeout=2, decode_responses=True
     )
 
