@@ -520,8 +520,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         zygote.serve(ctl)
-    except (BrokenPipeError, EOFError):
-        pass
+    except (BrokenPipeError, EOFError, ConnectionResetError):
+        pass  # the worker went (a reset: it left something of ours unread): nothing to say
     except OSError as exc:
         if exc.errno != errno.EPIPE:
             raise

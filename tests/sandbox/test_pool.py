@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import threading
 import time
@@ -21,6 +22,7 @@ from sandbox import (
     reset_pool,
 )
 from sandbox.cgroups import CgroupV1, CgroupV2
+from sandbox.pool import _WarmParent
 
 
 @pytest.mark.parametrize("missing", [("seccomp",), ("cgroup",), ("root",)])
@@ -320,3 +322,18 @@ def test_only_a_student_cpu_pool_with_the_default_preload_splits() -> None:
         assert "pandas" in reference.cfg["preload"]  # a reference pool runs every solution
         reference.wait_ready()
         assert run(reference, PROBE).result == b"['pandas', 'torch']"
+
+
+def test_a_warm_parent_whose_worker_went_exits_quietly(capfd: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    """A worker that stops with the warm parent's hello unread resets the connection (as
+    Celery's shutdown did): the warm parent cleans up and exits 0, with no traceback in
+    the worker's log."""
+    with SandboxPool(harness=HARNESS, pythonpath=[str(HERE)]) as pool:
+        wp = _WarmParent(pool.cfg, pool.python, pool.start_timeout)
+        ready, _, _ = select.select([wp.sock], [], [], 120)
+        assert ready, "the warm parent never said hello"
+        time.sleep(0.5)  # it now waits for a job
+        wp.sock.close()  # with its hello unread: the kernel resets the connection
+        assert wp.proc.wait(timeout=30) == 0
+    assert "Traceback" not in capfd.readouterr().err
