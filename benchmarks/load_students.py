@@ -16,6 +16,11 @@ twice). Prints one line.
 20 students submits --per-student times, each time asking `GET /api/submissions/<id>`
 (no ?wait) every --poll-ms until the verdict is there, then submitting the next. Throughput
 is all verdicts over the time from the first submit to the last verdict.
+
+--browser: the students are the lesson page (static/js/lesson.js) in a logged-in browser:
+session and CSRF cookies instead of a token, `POST …/submissions?wait=1`, then
+`GET …/submissions/<id>?wait=2` every 100 ms until graded. `--submit-wait 0` is the page
+before the tenth round of issue #15 (a POST without ?wait, then the polls).
 """
 
 from __future__ import annotations
@@ -50,8 +55,32 @@ WORK = [
 ]
 
 
+async def page_submit(http: Http, slug: str, code: str, timeout: float, submit_wait: float
+                      ) -> tuple[float, dict]:
+    """What lesson.js sends for one verdict: POST (?wait=submit_wait), then GET ?wait=2
+    with 100 ms between polls until graded; (seconds, verdict)."""
+    t0 = time.perf_counter()
+    query = f"?wait={submit_wait:g}" if submit_wait else ""
+    status, verdict = await http.request(
+        "POST", f"/api/exercises/{slug}/submissions{query}", {"code": code})
+    if status != 202:
+        raise RuntimeError(f"submit answered {status}: {verdict}")
+    url, polled = verdict["url"], False
+    while verdict.get("status") != "graded":
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError(f"submission {verdict['id']} not graded in {timeout}s")
+        if polled:  # the page sleeps after a poll, not after the POST
+            await asyncio.sleep(0.1)
+        polled = True
+        status, verdict = await http.request("GET", f"{url}?wait=2")
+        if status != 200:
+            raise RuntimeError(f"poll answered {status}: {verdict}")
+    return time.perf_counter() - t0, verdict
+
+
 async def student(port: int, token: str, stop_at: float, drain_until: float,
-                  results: list[tuple[float, float, int, str]], errors: list[str]) -> None:
+                  results: list[tuple[float, float, int, str]], errors: list[str],
+                  page_wait: float | None = None) -> None:
     http = Http(port, token)
     rng = random.Random(token)
     await asyncio.sleep(rng.random() * 0.5)  # not all in the same millisecond
@@ -59,10 +88,12 @@ async def student(port: int, token: str, stop_at: float, drain_until: float,
         while time.perf_counter() < stop_at:
             slug, code = rng.choice(WORK)
             started = time.perf_counter()
+            timeout = max(1.0, drain_until - started)
             try:
-                seconds, verdict = await submit_and_wait(
-                    http, slug, code, timeout=max(1.0, drain_until - started)
-                )
+                if page_wait is None:
+                    seconds, verdict = await submit_and_wait(http, slug, code, timeout=timeout)
+                else:
+                    seconds, verdict = await page_submit(http, slug, code, timeout, page_wait)
             except Exception as exc:  # counted, never hidden
                 errors.append(f"{type(exc).__name__}: {exc}")
                 await http.close()
@@ -122,13 +153,14 @@ async def run_naive(port: int, tokens: list[str], count: int, poll: float, timeo
     return results, errors, time.perf_counter() - t0, polls[0]
 
 
-async def run(port: int, tokens: list[str], seconds: float, drain: float
+async def run(port: int, tokens: list[str], seconds: float, drain: float,
+              page_wait: float | None = None
               ) -> tuple[list[tuple[float, float, int, str]], list[str], float]:
     results: list[tuple[float, float, int, str]] = []
     errors: list[str] = []
     t0 = time.perf_counter()
     stop_at, drain_until = t0 + seconds, t0 + seconds + drain
-    await asyncio.gather(*(student(port, tok, stop_at, drain_until, results, errors)
+    await asyncio.gather(*(student(port, tok, stop_at, drain_until, results, errors, page_wait)
                            for tok in tokens))
     return results, errors, time.perf_counter() - t0
 
@@ -154,6 +186,10 @@ def main() -> None:
                         help="with --naive-poll: submissions per student")
     parser.add_argument("--poll-ms", type=float, default=50,
                         help="with --naive-poll: pause between two polls")
+    parser.add_argument("--browser", action="store_true",
+                        help="students are the lesson page in a logged-in browser")
+    parser.add_argument("--submit-wait", type=float, default=1,
+                        help="with --browser: the POST's ?wait (0: the page before round ten)")
     args = parser.parse_args()
     if args.students is None:
         args.students = 20 if args.naive_poll else 200
@@ -166,9 +202,11 @@ def main() -> None:
                        sqlite=args.sqlite) as stack:
         # Warm the reference cache of each exercise once (as a real term would have).
         asyncio.run(_warm(stack.port, stack.tokens[0]))
+        clients = stack.sessions() if args.browser else stack.tokens
         cpu_before = cpu_seconds(stack)
         results, errors, elapsed = asyncio.run(
-            run(stack.port, stack.tokens, args.seconds, args.drain)
+            run(stack.port, clients, args.seconds, args.drain,
+                args.submit_wait if args.browser else None)
         )
         cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds(stack).items()}
         ids = [r[2] for r in results]
@@ -181,8 +219,9 @@ def main() -> None:
     lost = len(ids) - len(graded_rows)
     twice = sum(1 for r in rows if r[3] != 1)
     internal = sum(1 for r in rows if r[2] in {"internal_error", "queue_unavailable"})
+    clients = f"browser(submit_wait={args.submit_wait:g})" if args.browser else "api"
     print(
-        f"load_students: students={args.students} window={args.seconds:.0f}s "
+        f"load_students: clients={clients} students={args.students} window={args.seconds:.0f}s "
         f"graded={len(results)} throughput={len(steady) / args.seconds:.1f}/s "
         f"p50={percentile(latencies, 50):.0f}ms p95={percentile(latencies, 95):.0f}ms "
         f"p99={percentile(latencies, 99):.0f}ms lost={lost} graded_twice={twice} "

@@ -185,6 +185,24 @@ class Stack:
                                 check=True, capture_output=True, text=True)
         return json.loads(result.stdout.strip().splitlines()[-1])
 
+    def sessions(self) -> list[str]:
+        """A logged-in session per student ("sessionid=…"), as each one's browser holds:
+        `Http` then sends it as the lesson page's fetch does (cookies and a CSRF header)."""
+        code = (
+            "import json\n"
+            "from django.contrib.auth.models import User\n"
+            "from django.test import Client\n"
+            "out = []\n"
+            f"for i in range({self.students}):\n"
+            "    c = Client()\n"
+            "    c.force_login(User.objects.get(username=f'bench{i}'))\n"
+            "    out.append('sessionid=' + c.cookies['sessionid'].value)\n"
+            "print(json.dumps(out))\n"
+        )
+        result = subprocess.run([PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=self.env,
+                                check=True, capture_output=True, text=True)
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
     def db_rows(self, ids: list[int]) -> list[tuple[int, str, str, int]]:
         """(id, status, outcome, tries) of the given submissions, straight from the database."""
         code = (
@@ -247,8 +265,14 @@ def running_stack(**kwargs) -> Iterator[Stack]:
         stack.stop()
 
 
+CSRF_SECRET = "b" * 32  # a browser's csrftoken cookie, echoed in X-CSRFToken
+
+
 class Http:
-    """One keep-alive HTTP/1.1 connection (asyncio streams: no dependency, little overhead)."""
+    """One keep-alive HTTP/1.1 connection (asyncio streams: no dependency, little overhead).
+
+    `token` is an API token, or "sessionid=…" (Stack.sessions) to send what the lesson
+    page's fetch sends: the session and CSRF cookies and the X-CSRFToken header."""
 
     def __init__(self, port: int, token: str) -> None:
         self.port, self.token = port, token
@@ -271,9 +295,13 @@ class Http:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
         data = json.dumps(body).encode() if body is not None else b""
+        if self.token.startswith("sessionid="):
+            auth = f"Cookie: {self.token}; csrftoken={CSRF_SECRET}\r\nX-CSRFToken: {CSRF_SECRET}"
+        else:
+            auth = f"Authorization: Token {self.token}"
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Authorization: Token {self.token}\r\nContent-Type: application/json\r\n"
+            f"{auth}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(data)}\r\nConnection: keep-alive\r\n\r\n"
         )
         self.writer.write(head.encode() + data)
