@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -170,6 +171,12 @@ class Stack:
         subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
                        stdout=subprocess.DEVNULL)
 
+    def _shell_json(self, code: str) -> Any:
+        """What `code`, run by `manage.py shell` against this stack, printed last, as JSON."""
+        result = subprocess.run([PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=self.env,
+                                check=True, capture_output=True, text=True)
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
     def _make_students(self, n: int) -> list[str]:
         code = (
             "import json\n"
@@ -181,9 +188,7 @@ class Stack:
             "    out.append(ApiToken.objects.issue(u))\n"
             "print(json.dumps(out))\n"
         )
-        result = subprocess.run([PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=self.env,
-                                check=True, capture_output=True, text=True)
-        return json.loads(result.stdout.strip().splitlines()[-1])
+        return self._shell_json(code)
 
     def sessions(self) -> list[str]:
         """A logged-in session per student ("sessionid=…"), as each one's browser holds:
@@ -199,9 +204,7 @@ class Stack:
             "    out.append('sessionid=' + c.cookies['sessionid'].value)\n"
             "print(json.dumps(out))\n"
         )
-        result = subprocess.run([PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=self.env,
-                                check=True, capture_output=True, text=True)
-        return json.loads(result.stdout.strip().splitlines()[-1])
+        return self._shell_json(code)
 
     def db_rows(self, ids: list[int]) -> list[tuple[int, str, str, int]]:
         """(id, status, outcome, tries) of the given submissions, straight from the database."""
@@ -213,9 +216,7 @@ class Stack:
             ".values_list('id', 'status', 'outcome', 'tries'))\n"
             "print(json.dumps(rows))\n"
         )
-        result = subprocess.run([PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=self.env,
-                                check=True, capture_output=True, text=True)
-        return [tuple(r) for r in json.loads(result.stdout.strip().splitlines()[-1])]
+        return [tuple(r) for r in self._shell_json(code)]
 
     def stage_times(self, ids: list[int]) -> dict[int, tuple[float, float, float]]:
         """id: (created, claimed, stored) as epoch milliseconds (the row's timestamps, taken
@@ -230,9 +231,7 @@ class Stack:
             "                                          finished_at__isnull=False)}\n"
             "print(json.dumps(out))\n"
         )
-        result = subprocess.run([PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=self.env,
-                                check=True, capture_output=True, text=True)
-        rows = json.loads(result.stdout.strip().splitlines()[-1])
+        rows = self._shell_json(code)
         return {int(k): (v[0], v[1], v[2]) for k, v in rows.items()}
 
     def log_count(self, needle: str) -> int:
