@@ -267,6 +267,15 @@ def running_stack(**kwargs) -> Iterator[Stack]:
 CSRF_SECRET = "b" * 32  # a browser's csrftoken cookie, echoed in X-CSRFToken
 
 
+def auth_headers(token: str) -> dict[str, str]:
+    """The headers that authenticate a request: an API token, or for "sessionid=…"
+    (Stack.sessions) what the lesson page's fetch sends (the session and CSRF cookies and
+    the X-CSRFToken header)."""
+    if token.startswith("sessionid="):
+        return {"Cookie": f"{token}; csrftoken={CSRF_SECRET}", "X-CSRFToken": CSRF_SECRET}
+    return {"Authorization": f"Token {token}"}
+
+
 class Http:
     """One keep-alive HTTP/1.1 connection (asyncio streams: no dependency, little overhead).
 
@@ -294,13 +303,10 @@ class Http:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
         data = json.dumps(body).encode() if body is not None else b""
-        if self.token.startswith("sessionid="):
-            auth = f"Cookie: {self.token}; csrftoken={CSRF_SECRET}\r\nX-CSRFToken: {CSRF_SECRET}"
-        else:
-            auth = f"Authorization: Token {self.token}"
+        auth = "".join(f"{name}: {value}\r\n" for name, value in auth_headers(self.token).items())
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"{auth}\r\nContent-Type: application/json\r\n"
+            f"{auth}Content-Type: application/json\r\n"
             f"Content-Length: {len(data)}\r\nConnection: keep-alive\r\n\r\n"
         )
         self.writer.write(head.encode() + data)

@@ -51,6 +51,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from stack import auth_headers
+
 ROOT = Path(__file__).resolve().parents[1]
 LESSON, SLUG = "linear-algebra", "linalg-cumsum"
 CODE = "cs = A.cumsum(axis=0)"
@@ -63,7 +65,6 @@ VERDICT = {  # the shape of a real passed verdict (docs/contract.md)
 }
 PHASES = ("submit", "poll-queued", "worker", "poll-graded", "submit-wait", "worker-thread",
           "browser-submit", "browser-poll-wait", "browser-submit-wait")
-CSRF_SECRET = "b" * 32  # the csrftoken cookie and the X-CSRFToken header, as a page sends
 
 
 def configure(args: argparse.Namespace) -> None:
@@ -187,13 +188,10 @@ class Recorder:
 
 def environ(method: str, path: str, token: str, body: bytes = b"",
             query: str = "") -> dict[str, Any]:
-    """A WSGI request with `token` as its API token, or, for "sessionid=…", as a page's
-    fetch sends it: the session cookie and the CSRF cookie and header."""
-    if token.startswith("sessionid="):
-        auth = {"HTTP_COOKIE": f"{token}; csrftoken={CSRF_SECRET}",
-                "HTTP_X_CSRFTOKEN": CSRF_SECRET}
-    else:
-        auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
+    """A WSGI request authenticated by `token` (stack.auth_headers: an API token, or a
+    lesson page's session and CSRF cookies)."""
+    auth = {"HTTP_" + name.upper().replace("-", "_"): value
+            for name, value in auth_headers(token).items()}
     return {
         "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
         "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",

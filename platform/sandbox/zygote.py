@@ -17,7 +17,6 @@ supervises (wall clock, CPU clock, exit, cgroup counters) and reports those fact
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import select
@@ -522,9 +521,6 @@ def main() -> None:
         zygote.serve(ctl)
     except (BrokenPipeError, EOFError, ConnectionResetError):
         pass  # the worker went (a reset: it left something of ours unread): nothing to say
-    except OSError as exc:
-        if exc.errno != errno.EPIPE:
-            raise
     finally:
         zygote.shutdown()
 

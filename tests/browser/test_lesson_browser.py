@@ -335,9 +335,14 @@ def test_the_whole_tensors_lesson_can_be_completed(browser_page, live_server, co
     assert len(exercises) == 8
     submits: list[str] = []
     polls: list[str] = []
-    page.on("request", lambda r: submits.append(r.url) if r.method == "POST"
-            and r.url.split("?")[0].endswith("/submissions") else
-            polls.append(r.url) if re.search(r"/api/submissions/\d+(\?|$)", r.url) else None)
+
+    def record(request) -> None:
+        if request.method == "POST" and request.url.split("?")[0].endswith("/submissions"):
+            submits.append(request.url)
+        elif re.search(r"/api/submissions/\d+(\?|$)", request.url):
+            polls.append(request.url)
+
+    page.on("request", record)
     for exercise in exercises:
         outcome = submit_and_wait(page, exercise.spec.solution.strip(), exercise.slug)
         assert outcome.startswith("Passed"), f"{exercise.slug}: {outcome}"
